@@ -1,0 +1,71 @@
+import crypto from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import { connect, hash, type Gateway } from '@hyperledger/fabric-gateway';
+import type { LedgerUser } from './identity.js';
+import { userKey } from './identity.js';
+import { newMessageSigner } from './signer.js';
+
+export interface PeerEndpoint {
+  endpoint: string;
+  tlsRootCert?: string;
+  hostAlias?: string;
+}
+
+const MAX_CACHED_GATEWAYS = 1_000;
+
+/**
+ * One gRPC channel to the peer, shared by a Gateway per acting user (each signs as that user).
+ * Gateways are cheap wrappers, cached so a busy user does not re-parse their key per request.
+ */
+export class LedgerConnection {
+  readonly client: grpc.Client;
+  private readonly gateways = new Map<string, Gateway>();
+
+  constructor(peer: PeerEndpoint) {
+    const credentials = peer.tlsRootCert
+      ? grpc.credentials.createSsl(Buffer.from(peer.tlsRootCert))
+      : grpc.credentials.createInsecure();
+    const options: grpc.ChannelOptions = {
+      'grpc.max_receive_message_length': 100 * 1024 * 1024,
+      'grpc.max_send_message_length': 100 * 1024 * 1024,
+      'grpc.keepalive_time_ms': 60_000,
+    };
+    if (peer.hostAlias) options['grpc.ssl_target_name_override'] = peer.hostAlias;
+    this.client = new grpc.Client(peer.endpoint, credentials, options);
+  }
+
+  gatewayFor(user: LedgerUser): Gateway {
+    const key = userKey(user);
+    const cached = this.gateways.get(key);
+    if (cached) {
+      // refresh LRU position
+      this.gateways.delete(key);
+      this.gateways.set(key, cached);
+      return cached;
+    }
+    const privateKey = typeof user.privateKey === 'string' ? crypto.createPrivateKey(user.privateKey) : user.privateKey;
+    const gateway = connect({
+      client: this.client,
+      identity: { mspId: user.mspId, credentials: Buffer.from(user.certPem) },
+      signer: newMessageSigner(privateKey),
+      hash: hash.none,
+      evaluateOptions: () => ({ deadline: Date.now() + 5_000 }),
+      endorseOptions: () => ({ deadline: Date.now() + 15_000 }),
+      submitOptions: () => ({ deadline: Date.now() + 5_000 }),
+      commitStatusOptions: () => ({ deadline: Date.now() + 60_000 }),
+    });
+    this.gateways.set(key, gateway);
+    if (this.gateways.size > MAX_CACHED_GATEWAYS) {
+      const oldest = this.gateways.keys().next().value as string;
+      this.gateways.get(oldest)?.close();
+      this.gateways.delete(oldest);
+    }
+    return gateway;
+  }
+
+  close(): void {
+    for (const gateway of this.gateways.values()) gateway.close();
+    this.gateways.clear();
+    this.client.close();
+  }
+}

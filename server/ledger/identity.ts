@@ -1,0 +1,13 @@
+import crypto from 'node:crypto';
+
+/** A ledger identity the server acts as: an X.509 certificate from the user's hospital CA and its key. */
+export interface LedgerUser {
+  mspId: string;
+  certPem: string;
+  /** PKCS#8 PEM or a KeyObject; held by the home hospital (key vault in a later issue). */
+  privateKey: string | crypto.KeyObject;
+}
+
+export function userKey(user: LedgerUser): string {
+  return crypto.createHash('sha256').update(user.mspId).update('\0').update(user.certPem).digest('hex');
+}
