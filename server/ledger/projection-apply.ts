@@ -41,7 +41,11 @@ interface Records {
   anchors: AuditAnchor[];
 }
 
-/** Finds the ledger records inside an event payload by their shape (values or arrays of them). */
+// Payload keys that hold records as they now stand on the ledger (chaincode/README.md "Events").
+// `previous` (PermissionUpdated) is the replaced version and must not be projected.
+const RECORD_KEYS = ['patient', 'practitioner', 'permission', 'permissions', 'document', 'superseded', 'documents', 'anchor'] as const;
+
+/** The ledger records an event payload carries, by shape, from the keys that hold current records. */
 export function collectRecords(payload: Record<string, unknown>): Records {
   const out: Records = { patients: [], practitioners: [], permissions: [], documents: [], anchors: [] };
   const visit = (value: unknown): void => {
@@ -54,7 +58,7 @@ export function collectRecords(payload: Record<string, unknown>): Records {
     else if (typeof v.ciphertextSha256 === 'string') out.documents.push(v as unknown as DocumentMeta);
     else if (typeof v.merkleRoot === 'string' && typeof v.msp === 'string') out.anchors.push(v as unknown as AuditAnchor);
   };
-  for (const value of Object.values(payload)) visit(value);
+  for (const key of RECORD_KEYS) visit(payload[key]);
   return out;
 }
 
