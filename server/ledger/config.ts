@@ -18,6 +18,8 @@ export type LedgerConfig =
       /** PEM of the TLS root CA; absent = plaintext (allowed only on loopback) */
       tlsRootCert?: string;
       hostAlias?: string;
+      /** the hospital's own ledger identity (follows blocks, anchors audit logs) */
+      serviceIdentity: { mspId: string; certPem: string; keyPem: string };
       channel: string;
       chaincode: string;
       maxLagBlocks: number;
@@ -48,7 +50,19 @@ export function ledgerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Ledge
   if (!tlsRootCert && !isLoopback(endpoint)) {
     throw new ConfigError(`FABRIC_TLS_ROOT_CERT is required for a non-loopback peer (${endpoint})`);
   }
-  return { mode: 'fabric', endpoint, tlsRootCert, hostAlias: env.FABRIC_PEER_HOST_ALIAS, channel, chaincode, maxLagBlocks, maxLagMs };
+  const mspId = required(env, 'FABRIC_MSP_ID');
+  const serviceIdentity = {
+    mspId,
+    certPem: fs.readFileSync(required(env, 'FABRIC_SERVICE_CERT'), 'utf8'),
+    keyPem: fs.readFileSync(required(env, 'FABRIC_SERVICE_KEY'), 'utf8'),
+  };
+  return { mode: 'fabric', endpoint, tlsRootCert, hostAlias: env.FABRIC_PEER_HOST_ALIAS, serviceIdentity, channel, chaincode, maxLagBlocks, maxLagMs };
+}
+
+function required(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (!value) throw new ConfigError(`${name} is required when FABRIC_PEER_ENDPOINT is set`);
+  return value;
 }
 
 function intSetting(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
