@@ -40,18 +40,27 @@ async function main() {
   const connection = new LedgerConnection({ endpoint: peer.info.endpoint });
   const ledger = new ConsentryLedger(new LedgerTransactions(connection, peer.info.channel, peer.info.chaincode));
 
-  // One patient per concurrent worker would avoid nothing: grants write distinct keys and only read the patient record.
-  const pseudonym = crypto.randomBytes(32).toString('hex');
-  const issued = await issueIdentity(ca, { commonName: 'bench-patient', ou: 'client', attrs: { role: 'patient', pseudonym, fhirUser: 'Patient/bench' } });
-  const patient: LedgerUser = { mspId: org.mspId, certPem: issued.certPem, privateKey: issued.keyPem };
-  await ledger.registerPatient(admin, { pseudonym, encryptionKey: { kty: 'EC', crv: 'P-256', x: 'AA', y: 'AA' } });
+  // A realistic spread: many patients, each with a handful of grants (CheckAccess scans one patient's grants).
+  const PATIENTS = 200;
+  const patients: { pseudonym: string; user: LedgerUser }[] = [];
+  for (let i = 0; i < PATIENTS; i++) {
+    const pseudonym = crypto.randomBytes(32).toString('hex');
+    const issued = await issueIdentity(ca, { commonName: `bench-patient-${i}`, ou: 'client', attrs: { role: 'patient', pseudonym, fhirUser: `Patient/bench-${i}` } });
+    patients.push({ pseudonym, user: { mspId: org.mspId, certPem: issued.certPem, privateKey: issued.keyPem } });
+  }
+  const encryptionKey = { kty: 'EC', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0' };
+  for (let i = 0; i < PATIENTS; i += 100) {
+    await ledger.submitBatch(admin, patients.slice(i, i + 100).map((p) => ({ fn: 'RegisterPatient', args: [JSON.stringify({ pseudonym: p.pseudonym, encryptionKey })] })));
+  }
 
   const now = Date.now();
   let seq = 0;
-  const grant = () =>
-    ledger.grantPermission(patient, {
-      id: `bench-${seq++}`,
-      patient: pseudonym,
+  const grant = () => {
+    const n = seq++;
+    const p = patients[n % PATIENTS];
+    return ledger.grantPermission(p.user, {
+      id: `bench-${n}`,
+      patient: p.pseudonym,
       grantee: { kind: 'practitioner', id: 'HospitalBMSP/Practitioner/lee' },
       rights: ['read'],
       categories: ['lab-results', 'radiation-dose'],
@@ -59,6 +68,7 @@ async function main() {
       to: new Date(now + 90 * 86_400_000).toISOString(),
       purpose: 'TREAT',
     });
+  };
   await runConcurrent(32, 8, grant); // warm-up: JIT, caches, gRPC channel
 
   const rows: Record<string, string | number>[] = [];
@@ -78,7 +88,8 @@ async function main() {
   await Promise.all(
     Array.from({ length: 64 }, async () => {
       while (performance.now() < evalEnd) {
-        await ledger.checkAccess(patient, pseudonym, { kind: 'practitioner', id: 'HospitalBMSP/Practitioner/lee' }, 'read', 'lab-results');
+        const p = patients[evaluations % PATIENTS];
+        await ledger.checkAccess(p.user, p.pseudonym, { kind: 'practitioner', id: 'HospitalBMSP/Practitioner/lee' }, 'read', 'lab-results');
         evaluations++;
       }
     }),
