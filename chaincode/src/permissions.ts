@@ -108,7 +108,8 @@ export async function emergencyAccess(ctx: ConsentContext, pseudonym: string, re
   }
   const justification = v.text(reason, 'reason', 1000);
   await requireActivePatient(ctx, pseudonym);
-  const permissionId = `btg-${ctx.stub.getTxID()}`;
+  // 32 hex of the tx id (128 bits) keeps the id within FHIR's 64-character limit
+  const permissionId = `btg-${ctx.stub.getTxID().slice(0, 32)}`;
   if (await findPermission(ctx, pseudonym, permissionId)) {
     throw invalid(`emergency access for patient ${pseudonym} was already requested in this transaction`);
   }
