@@ -1,63 +1,114 @@
 import http from 'node:http';
 import path from 'node:path';
+import { issueIdentity } from '../devpeer/msp/ca.js';
+import { createApp } from './app.js';
+import { loadOrCreateSigningKey } from './auth/signing-key.js';
+import { TokenService } from './auth/tokens.js';
 import type { Database } from './db/database.js';
 import { openDatabase } from './db/open.js';
+import { RepositoryRegistry } from './fhir/registry.js';
 import type { LedgerConfig } from './ledger/config.js';
 import type { EmbeddedLedger } from './ledger/embedded.js';
-import { LedgerUnavailableError } from './ledger/errors.js';
 import { openLedger, type OpenedLedger } from './ledger/open.js';
+import { HospitalDirectory } from './membership/directory.js';
+import { PatientDirectory } from './membership/patients.js';
+import { Users, type HospitalCa } from './membership/users.js';
+import { ConsentRepository } from './repositories/consent-repository.js';
+import { ResourceStore } from './repositories/resource-store.js';
+import { Enrollment } from './membership/enroll.js';
 
 export interface HospitalNodeOptions {
+  /** folder name under dataDir, e.g. "hospitala" */
   name: string;
   mspId: string;
   port: number;
+  /** public FHIR base, default http://localhost:<port>/fhir */
+  baseUrl?: string;
   dataDir: string;
   databaseUrl?: string;
   ledger: LedgerConfig;
   /** the demo network's shared embedded peer */
   sharedPeer?: EmbeddedLedger;
+  /** other hospitals' FHIR bases by MSP id */
+  hospitals?: Record<string, string>;
+  log?: (msg: string) => void;
 }
 
 export interface HospitalNode {
   url: string;
+  baseUrl: string;
+  mspId: string;
   db: Database;
   ledger: OpenedLedger;
+  users: Users;
+  patients: PatientDirectory;
+  tokens: TokenService;
+  store: ResourceStore;
+  hospitals: HospitalDirectory;
+  enrollment: Enrollment;
+  /** a bearer token for one of this hospital's users (what `npm run token` prints) */
+  tokenFor(username: string, scope?: string): Promise<string>;
   stop(): Promise<void>;
 }
 
-/** One hospital's server process: its database, its ledger client and its HTTP listener. */
+/** One hospital's server process: its database, ledger client, accounts and FHIR API. Stateless itself. */
 export async function startHospitalNode(opts: HospitalNodeOptions): Promise<HospitalNode> {
-  const db = await openDatabase({ databaseUrl: opts.databaseUrl, dataDir: path.join(opts.dataDir, opts.name) });
+  const nodeDir = path.join(opts.dataDir, opts.name);
+  const db = await openDatabase({ databaseUrl: opts.databaseUrl, dataDir: nodeDir });
   const ledger = await openLedger(opts.ledger, db, opts.mspId, opts.sharedPeer);
-  const server = http.createServer((req, res) => {
-    if (req.method === 'GET' && req.url === '/health') {
-      const projection = ledger.client.projection;
-      let status = 200;
-      let detail = 'ok';
-      try {
-        projection.assertFresh();
-      } catch (err) {
-        if (!(err instanceof LedgerUnavailableError)) throw err;
-        status = 503;
-        detail = err.message;
-      }
-      res.writeHead(status, { 'content-type': 'application/json', 'x-ledger-height': String(projection.height()) });
-      res.end(JSON.stringify({ hospital: opts.mspId, status: detail, ledgerHeight: projection.ledgerHeight(), replicaHeight: projection.height() }));
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ error: 'not found' }));
+  const server = http.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, '127.0.0.1', () => resolve());
   });
-  await new Promise<void>((resolve) => server.listen(opts.port, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
+  const baseUrl = opts.baseUrl ?? `http://localhost:${port}/fhir`;
+  const tokens = new TokenService(await loadOrCreateSigningKey(path.join(nodeDir, 'keys')), baseUrl);
+  const users = new Users(db, hospitalCa(opts.mspId, ledger));
+  const patients = new PatientDirectory(db);
+  const store = new ResourceStore(db);
+  const admin = ledger.embedded?.adminOf(opts.mspId) ?? serviceUserOf(opts.ledger);
+  const enrollment = new Enrollment(users, store, patients, ledger.client.consentry, admin);
+  const hospitals = new HospitalDirectory({ mspId: opts.mspId, baseUrl }, opts.hospitals ?? {});
+  const registry = new RepositoryRegistry().register(new ConsentRepository(db, ledger.client, patients, hospitals));
+  const app = createApp({ baseUrl, mspId: opts.mspId, registry, tokens, users, projection: ledger.client.projection, log: opts.log });
+  server.on('request', app);
   return {
     url: `http://localhost:${port}`,
+    baseUrl,
+    mspId: opts.mspId,
     db,
     ledger,
+    users,
+    patients,
+    tokens,
+    store,
+    hospitals,
+    enrollment,
+    tokenFor: (username, scope) => tokens.issue({ sub: username, scope }),
     async stop() {
+      server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await ledger.close();
       await db.close();
     },
   };
+}
+
+/** The CA that signs this hospital's ledger identities: the embedded peer's org CA on the demo network. */
+function hospitalCa(mspId: string, ledger: OpenedLedger): HospitalCa {
+  const org = ledger.embedded?.peer.orgs.find((o) => o.mspId === mspId);
+  return {
+    mspId,
+    async issue(commonName, attrs) {
+      if (!org) throw new Error('enrolling users against a real Fabric CA is configured in the membership issue; this node has no CA');
+      const id = await issueIdentity(org.ca, { commonName, ou: 'client', attrs });
+      return { certPem: id.certPem, keyPem: id.keyPem };
+    },
+  };
+}
+
+function serviceUserOf(config: LedgerConfig) {
+  if (config.mode !== 'fabric') throw new Error('no embedded peer and no service identity configured');
+  return { mspId: config.serviceIdentity.mspId, certPem: config.serviceIdentity.certPem, privateKey: config.serviceIdentity.keyPem };
 }

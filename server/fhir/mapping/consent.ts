@@ -133,7 +133,8 @@ export interface ConsentToPermissionContext {
 
 const UNSUPPORTED_ELEMENTS = ['identifier', 'implicitRules', 'contained', 'modifierExtension', 'organization', 'sourceAttachment', 'sourceReference', 'policy', 'verification'];
 const UNSUPPORTED_RESTRICTIONS = ['dataPeriod', 'data', 'securityLabel', 'class'];
-const ACTOR_REFERENCE = /^(Practitioner|Organization|Device|Group)\/[-A-Za-z0-9.]{1,64}$/;
+// relative, or absolute when the grantee is at another hospital (its FHIR base + type/id)
+const ACTOR_REFERENCE = /^(https?:\/\/[^\s]+\/)?(Practitioner|Organization|Device|Group)\/[-A-Za-z0-9.]{1,64}$/;
 const STUDY_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const WRITABLE_PURPOSES: readonly Purpose[] = PURPOSES.filter((p) => p !== 'BTG');
 

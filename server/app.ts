@@ -1,0 +1,57 @@
+import express from 'express';
+import { authenticate } from './auth/authenticate.js';
+import type { TokenService } from './auth/tokens.js';
+import { capabilityStatement } from './fhir/capability.js';
+import { errorHandler } from './fhir/http/errors.js';
+import { negotiate } from './fhir/http/negotiate.js';
+import { FHIR_JSON, sendResource } from './fhir/http/respond.js';
+import { FhirError } from './fhir/outcome.js';
+import type { RepositoryRegistry } from './fhir/registry.js';
+import { fhirRouter } from './fhir/router.js';
+import type { LedgerProjection } from './ledger/projection.js';
+import type { Users } from './membership/users.js';
+
+export interface AppDeps {
+  baseUrl: string;
+  mspId: string;
+  registry: RepositoryRegistry;
+  tokens: TokenService;
+  users: Users;
+  projection: LedgerProjection;
+  /** routes mounted under /fhir before the generic interactions (Binary streaming, operations) */
+  extraRoutes?: (router: express.Router) => void;
+  log?: (msg: string) => void;
+}
+
+/** HTTP → authenticate → FHIR router → repositories (which decide) → response. */
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+  const log = deps.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+
+  app.get('/health', (_req, res) => {
+    try {
+      const height = deps.projection.assertFresh();
+      res.setHeader('X-Ledger-Height', String(height));
+      res.json({ status: 'ok', mspId: deps.mspId, ledgerHeight: deps.projection.ledgerHeight(), replicaHeight: height });
+    } catch (err) {
+      res.status(503).json({ status: 'unavailable', reason: err instanceof Error ? err.message : String(err) });
+    }
+  });
+
+  const fhir = express.Router();
+  fhir.use(negotiate);
+  fhir.get('/metadata', (_req, res) => {
+    res.type(FHIR_JSON).send(JSON.stringify(capabilityStatement(deps.registry, { baseUrl: deps.baseUrl, software: 'Consentry', version: '0.1.0' })));
+  });
+  fhir.use(authenticate(deps.tokens, deps.users, { baseUrl: deps.baseUrl, mspId: deps.mspId }));
+  deps.extraRoutes?.(fhir);
+  fhir.use(fhirRouter(deps.registry));
+  fhir.use((req, _res, next) => next(new FhirError(404, 'not-found', `no FHIR interaction at ${req.method} ${req.path}`)));
+  app.use('/fhir', fhir);
+  app.use((req, res) => sendResource(res, undefined, 404, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found', diagnostics: `nothing at ${req.path}` }] }));
+  app.use(errorHandler(log));
+  return app;
+}

@@ -1,0 +1,49 @@
+import type { Bundle, BundleEntry, Resource } from './resource.js';
+import type { SearchRequest } from './search/request.js';
+
+export function fullUrl(baseUrl: string, r: Resource): string {
+  return `${baseUrl}/${r.resourceType}/${r.id}`;
+}
+
+/** A searchset page with self/next/previous links that re-run the query (every page is re-checked). */
+export function searchsetBundle(opts: {
+  baseUrl: string;
+  path: string;
+  query: URLSearchParams;
+  request: SearchRequest;
+  matches: Resource[];
+  included: Resource[];
+  total: number;
+  outcome?: Resource;
+}): Bundle {
+  const { request } = opts;
+  const link = (offset: number) => {
+    const q = new URLSearchParams(opts.query);
+    q.set('_count', String(request.count));
+    q.set('_offset', String(offset));
+    return `${opts.baseUrl}/${opts.path}?${q.toString()}`;
+  };
+  const links: Bundle['link'] = [{ relation: 'self', url: link(request.offset) }];
+  if (request.offset + request.count < opts.total) links.push({ relation: 'next', url: link(request.offset + request.count) });
+  if (request.offset > 0) links.push({ relation: 'previous', url: link(Math.max(0, request.offset - request.count)) });
+  const entry: BundleEntry[] = [
+    ...opts.matches.map((r) => ({ fullUrl: fullUrl(opts.baseUrl, r), resource: r, search: { mode: 'match' as const } })),
+    ...opts.included.map((r) => ({ fullUrl: fullUrl(opts.baseUrl, r), resource: r, search: { mode: 'include' as const } })),
+  ];
+  if (opts.outcome) entry.push({ resource: opts.outcome, search: { mode: 'outcome' } });
+  return { resourceType: 'Bundle', type: 'searchset', ...(request.totalNone ? {} : { total: opts.total }), link: links, entry };
+}
+
+export function historyBundle(baseUrl: string, versions: Resource[]): Bundle {
+  return {
+    resourceType: 'Bundle',
+    type: 'history',
+    total: versions.length,
+    entry: versions.map((r) => ({
+      fullUrl: fullUrl(baseUrl, r),
+      resource: r,
+      request: { method: r.meta?.versionId === '1' ? 'POST' : 'PUT', url: `${r.resourceType}/${r.id}` },
+      response: { status: '200', etag: `W/"${r.meta?.versionId}"`, lastModified: r.meta?.lastUpdated },
+    })),
+  };
+}

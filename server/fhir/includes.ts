@@ -1,0 +1,57 @@
+import type { RequestContext } from './context.js';
+import { badRequest, FhirError } from './outcome.js';
+import type { RepositoryRegistry } from './registry.js';
+import type { Resource } from './resource.js';
+import { parseSearchRequest } from './search/request.js';
+
+/** `_include` targets: source type, search parameter, the element holding the reference. */
+const INCLUDES: Record<string, (r: Resource) => string | undefined> = {
+  'DocumentReference:subject': (r) => (r.subject as { reference?: string } | undefined)?.reference,
+  'DocumentReference:patient': (r) => (r.subject as { reference?: string } | undefined)?.reference,
+  'Consent:patient': (r) => (r.patient as { reference?: string } | undefined)?.reference,
+};
+
+/** `_revinclude` sources: resources of `type` whose `param` points at a match. */
+const REVINCLUDES: Record<string, { type: string; param: string }> = {
+  'DocumentReference:subject': { type: 'DocumentReference', param: 'subject' },
+  'DocumentReference:patient': { type: 'DocumentReference', param: 'patient' },
+  'Consent:patient': { type: 'Consent', param: 'patient' },
+};
+
+/**
+ * Resolves `_include`/`_revinclude` through the target repositories, so an included resource is subject
+ * to exactly the same access policy as a direct read: what the caller may not read is silently absent.
+ */
+export async function resolveIncludes(ctx: RequestContext, registry: RepositoryRegistry, matchType: string, matches: Resource[], include: string[], revinclude: string[]): Promise<Resource[]> {
+  const out = new Map<string, Resource>();
+  for (const spec of include) {
+    const [source, param] = spec.split(':');
+    const pick = INCLUDES[`${source}:${param}`];
+    if (source !== matchType) continue;
+    if (!pick) throw badRequest(`_include=${spec} is not supported`);
+    for (const m of matches) {
+      const ref = pick(m);
+      const [type, id] = (ref ?? '').split('/');
+      if (!type || !id || !registry.has(type) || out.has(`${type}/${id}`)) continue;
+      try {
+        out.set(`${type}/${id}`, await registry.get(type).read(ctx, id));
+      } catch (err) {
+        if (!(err instanceof FhirError) || err.status !== 404) throw err;
+      }
+    }
+  }
+  for (const spec of revinclude) {
+    const target = REVINCLUDES[spec.split(':').slice(0, 2).join(':')];
+    if (!target) throw badRequest(`_revinclude=${spec} is not supported`);
+    const repo = registry.get(target.type);
+    if (!repo.search) continue;
+    for (const m of matches) {
+      const query = new URLSearchParams({ [target.param]: `${m.resourceType}/${m.id}`, _count: '200' });
+      const { request } = parseSearchRequest(query, repo.searchParams, false, repo.sortParams ?? []);
+      const found = await repo.search(ctx, request);
+      for (const r of found.resources) out.set(`${r.resourceType}/${r.id}`, r);
+    }
+  }
+  for (const m of matches) out.delete(`${m.resourceType}/${m.id}`);
+  return [...out.values()];
+}

@@ -1,0 +1,55 @@
+import { startEmbeddedLedger, type EmbeddedLedger } from '../../server/ledger/embedded.js';
+import { startHospitalNode, type HospitalNode } from '../../server/node.js';
+import { tempDir, testLedgerConfig } from './ledger.js';
+
+export interface TestNetwork {
+  dataDir: string;
+  peer: EmbeddedLedger;
+  a: HospitalNode;
+  b: HospitalNode;
+  stop(): Promise<void>;
+}
+
+/** Two hospital nodes on one embedded peer, as `npm start` runs them, on ephemeral ports. */
+export async function startTestNetwork(opts: { databaseUrlA?: string; databaseUrlB?: string } = {}): Promise<TestNetwork> {
+  const dataDir = tempDir('net');
+  const peer = await startEmbeddedLedger({ dataDir });
+  const ledger = testLedgerConfig({ dataDir } as never);
+  const quiet = () => undefined;
+  const a = await startHospitalNode({ name: 'hospitala', mspId: 'HospitalAMSP', port: 0, dataDir, databaseUrl: opts.databaseUrlA, ledger, sharedPeer: peer, log: quiet });
+  const b = await startHospitalNode({ name: 'hospitalb', mspId: 'HospitalBMSP', port: 0, dataDir, databaseUrl: opts.databaseUrlB, ledger, sharedPeer: peer, hospitals: { HospitalAMSP: a.baseUrl }, log: quiet });
+  a.hospitals.add('HospitalBMSP', b.baseUrl);
+  return {
+    dataDir,
+    peer,
+    a,
+    b,
+    async stop() {
+      await b.stop();
+      await a.stop();
+      await peer.stop();
+    },
+  };
+}
+
+/** A tiny FHIR HTTP client for tests: JSON in, status + headers + JSON out. */
+export async function fhir(baseUrl: string, token: string | undefined, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(`${baseUrl}/${path}`, {
+    method,
+    headers: {
+      accept: 'application/fhir+json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/fhir+json' } : {}),
+      ...headers,
+    },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: Record<string, any> | undefined; // eslint-disable-line @typescript-eslint/no-explicit-any
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, body: json, text };
+}
