@@ -14,6 +14,11 @@ import { HospitalDirectory } from './membership/directory.js';
 import { PatientDirectory } from './membership/patients.js';
 import { Users, type HospitalCa } from './membership/users.js';
 import { ConsentRepository } from './repositories/consent-repository.js';
+import { AccessDecisions } from './decisions/access.js';
+import { blobStoreFromEnv, DocumentStore, type BlobStore } from './documents/index.js';
+import { binaryRoutes } from './repositories/binary-routes.js';
+import { DocumentReferenceRepository } from './repositories/document-repository.js';
+import { KeyHolders } from './repositories/key-holders.js';
 import { ResourceStore } from './repositories/resource-store.js';
 import { Enrollment } from './membership/enroll.js';
 
@@ -29,6 +34,8 @@ export interface HospitalNodeOptions {
   ledger: LedgerConfig;
   /** the demo network's shared embedded peer */
   sharedPeer?: EmbeddedLedger;
+  /** where encrypted content goes; default from BLOB_STORE/S3_* or <dataDir>/blobs */
+  blobStore?: BlobStore;
   /** other hospitals' FHIR bases by MSP id */
   hospitals?: Record<string, string>;
   log?: (msg: string) => void;
@@ -44,6 +51,7 @@ export interface HospitalNode {
   patients: PatientDirectory;
   tokens: TokenService;
   store: ResourceStore;
+  documents: DocumentStore;
   hospitals: HospitalDirectory;
   enrollment: Enrollment;
   /** a bearer token for one of this hospital's users (what `npm run token` prints) */
@@ -70,8 +78,23 @@ export async function startHospitalNode(opts: HospitalNodeOptions): Promise<Hosp
   const admin = ledger.embedded?.adminOf(opts.mspId) ?? serviceUserOf(opts.ledger);
   const enrollment = new Enrollment(users, store, patients, ledger.client.consentry, admin);
   const hospitals = new HospitalDirectory({ mspId: opts.mspId, baseUrl }, opts.hospitals ?? {});
-  const registry = new RepositoryRegistry().register(new ConsentRepository(db, ledger.client, patients, hospitals));
-  const app = createApp({ baseUrl, mspId: opts.mspId, registry, tokens, users, projection: ledger.client.projection, log: opts.log });
+  const documents = new DocumentStore(opts.blobStore ?? blobStoreFromEnv(process.env, opts.dataDir));
+  const keys = new KeyHolders(db, opts.mspId);
+  const decisions = new AccessDecisions(db);
+  const documentRefs = new DocumentReferenceRepository(db, ledger.client, decisions, documents, keys, patients, hospitals);
+  const registry = new RepositoryRegistry()
+    .register(new ConsentRepository(db, ledger.client, patients, hospitals))
+    .register(documentRefs);
+  const app = createApp({
+    baseUrl,
+    mspId: opts.mspId,
+    registry,
+    tokens,
+    users,
+    projection: ledger.client.projection,
+    extraRoutes: binaryRoutes({ db, documents, keys, docs: documentRefs, patients }),
+    log: opts.log,
+  });
   server.on('request', app);
   return {
     url: `http://localhost:${port}`,
@@ -83,6 +106,7 @@ export async function startHospitalNode(opts: HospitalNodeOptions): Promise<Hosp
     patients,
     tokens,
     store,
+    documents,
     hospitals,
     enrollment,
     tokenFor: (username, scope) => tokens.issue({ sub: username, scope }),

@@ -99,7 +99,7 @@ function upsertDocument(db: Queryable, r: DocumentMeta, at: Origin) {
     `INSERT INTO ledger_documents (patient, id, category, type, author, author_msp, status, created_at, record, block_number, tx_id, updated_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
      ON CONFLICT (patient, id) DO UPDATE SET category = $3, type = $4, author = $5, author_msp = $6, status = $7, created_at = $8,
-       record = $9, block_number = $10, tx_id = $11, updated_at = $12`,
+       record = $9, block_number = $10, tx_id = $11, updated_at = $12, version = ledger_documents.version + 1`,
     [r.patient, r.id, r.category, r.type ?? null, r.author, r.authorMsp, r.status, r.createdAt, JSON.stringify(r), at.blockNumber, at.txId, at.time],
   );
 }

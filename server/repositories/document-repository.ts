@@ -1,0 +1,213 @@
+import crypto from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { DocumentMeta } from '../../chaincode/src/records.js';
+import { DATA_CATEGORY_SYSTEM } from '../../profiles/index.js';
+import type { Database } from '../db/database.js';
+import type { AccessDecisions } from '../decisions/access.js';
+import { DocumentStore } from '../documents/index.js';
+import type { RequestContext } from '../fhir/context.js';
+import { documentMetaToDocumentReference, documentReferenceToInput } from '../fhir/mapping/index.js';
+import { badRequest, FhirError, forbidden, notFound, preconditionFailed, unprocessable } from '../fhir/outcome.js';
+import type { Interaction, ResourceRepository, SearchParamDef, SearchResult } from '../fhir/repository.js';
+import type { Resource } from '../fhir/resource.js';
+import type { SearchRequest } from '../fhir/search/request.js';
+import type { LedgerClient } from '../ledger/index.js';
+import type { HospitalDirectory } from '../membership/directory.js';
+import type { PatientDirectory } from '../membership/patients.js';
+import { logRead } from './access-log.js';
+import type { KeyHolders } from './key-holders.js';
+import { decideAt, settle } from './ledger-read.js';
+import { anyOf, dateOnInstant, orderBy, SqlWhere, tokenCode } from './sql-search.js';
+
+export interface DocumentRow {
+  record: DocumentMeta;
+  block_number: number;
+  tx_id: string;
+  updated_at: Date | string;
+  version: number;
+}
+
+const SEARCH_PARAMS: SearchParamDef[] = [
+  { name: 'patient', type: 'reference', documentation: 'Who the document is about' },
+  { name: 'subject', type: 'reference', documentation: 'Who the document is about' },
+  { name: 'category', type: 'token', documentation: 'Data category (Consentry CodeSystem)' },
+  { name: 'type', type: 'token', documentation: 'LOINC document type' },
+  { name: 'date', type: 'date', documentation: 'When the document was added to the ledger' },
+  { name: 'author', type: 'reference', documentation: 'Who added the document' },
+  { name: 'status', type: 'token', documentation: 'current | superseded | entered-in-error' },
+  { name: '_lastUpdated', type: 'date', documentation: 'Last ledger write of the document metadata' },
+  { name: '_id', type: 'token', documentation: 'The document id' },
+];
+
+const SORT_COLUMNS = { _lastUpdated: 'd.updated_at', date: 'd.created_at' };
+const STATUS_OF_FHIR: Record<string, string> = { current: 'current', superseded: 'superseded', 'entered-in-error': 'entered-in-error' };
+const MAX_INLINE_BYTES = 8 * 1024 * 1024;
+
+/** DocumentReference = DocumentMeta on the ledger; content is an encrypted blob read through Binary. */
+export class DocumentReferenceRepository implements ResourceRepository {
+  readonly resourceType = 'DocumentReference';
+  readonly interactions: readonly Interaction[] = ['read', 'search-type', 'create', 'update'];
+  readonly searchParams = SEARCH_PARAMS;
+  readonly sortParams = ['date'];
+
+  constructor(
+    private readonly db: Database,
+    private readonly ledger: LedgerClient,
+    private readonly decisions: AccessDecisions,
+    private readonly documents: DocumentStore,
+    private readonly keys: KeyHolders,
+    private readonly patients: PatientDirectory,
+    private readonly hospitals: HospitalDirectory,
+  ) {}
+
+  /** The caller's readable document of that id, or undefined — a hidden one looks exactly like a missing one. */
+  async readableRow(ctx: RequestContext, id: string): Promise<DocumentRow | undefined> {
+    decideAt(ctx, this.ledger.projection);
+    const where = new SqlWhere();
+    where.add(`d.id = ${where.param(id)}`);
+    where.add(`d.status <> 'erased'`);
+    where.addNumbered((first) => this.decisions.readableDocumentsSql(ctx.caller, ctx.now, first));
+    const { rows } = await this.db.query<DocumentRow>(`SELECT d.record, d.block_number, d.tx_id, d.updated_at, d.version FROM ledger_documents d WHERE ${where.toSql()}`, where.params);
+    return rows[0];
+  }
+
+  async read(ctx: RequestContext, id: string): Promise<Resource> {
+    const row = await this.readableRow(ctx, id);
+    if (!row) throw notFound('DocumentReference', id);
+    await logRead(this.db, ctx, { patient: row.record.patient, resourceType: 'DocumentReference', resourceId: id, action: 'read' });
+    return this.toResource(ctx, row);
+  }
+
+  async search(ctx: RequestContext, request: SearchRequest): Promise<SearchResult> {
+    decideAt(ctx, this.ledger.projection);
+    const where = new SqlWhere();
+    where.add(`d.status <> 'erased'`);
+    where.addNumbered((first) => this.decisions.readableDocumentsSql(ctx.caller, ctx.now, first));
+    for (const param of request.params) await this.addCondition(where, param);
+    const sql = `FROM ledger_documents d WHERE ${where.toSql()}`;
+    const total = request.totalNone ? -1 : (await this.db.query<{ n: number }>(`SELECT count(*)::int AS n ${sql}`, where.params)).rows[0].n;
+    const page = await this.db.query<DocumentRow>(
+      `SELECT d.record, d.block_number, d.tx_id, d.updated_at, d.version ${sql} ORDER BY ${orderBy(request.sort, SORT_COLUMNS, 'd.patient, d.id')} LIMIT ${request.count} OFFSET ${request.offset}`,
+      where.params,
+    );
+    const resources: Resource[] = [];
+    for (const row of page.rows) {
+      await logRead(this.db, ctx, { patient: row.record.patient, resourceType: 'DocumentReference', resourceId: row.record.id, action: 'search' });
+      resources.push(await this.toResource(ctx, row));
+    }
+    return { resources, total: total < 0 ? resources.length : total };
+  }
+
+  async create(ctx: RequestContext, resource: Resource): Promise<Resource> {
+    const subjectRef = ((resource.subject as { reference?: string } | undefined)?.reference ?? '').trim();
+    const pseudonym = subjectRef ? await this.patients.pseudonymOf(subjectRef) : undefined;
+    const input = documentReferenceToInput(resource, { resolvePatient: (ref) => (ref === subjectRef ? pseudonym : undefined), baseUrl: ctx.baseUrl });
+    decideAt(ctx, this.ledger.projection);
+    const mayWrite = ctx.caller.role === 'patient' ? ctx.caller.pseudonym === input.patient : await this.decisions.allowed(ctx.caller, input.patient, 'write', input.category, ctx.now);
+    if (!mayWrite) throw forbidden(`no ledger permission lets ${ctx.caller.fhirUser} add ${input.category} documents for this patient`);
+
+    let documentId: string;
+    let stored: { blobKey: string; ciphertextSha256: string; size: number };
+    let compensate: (() => Promise<void>) | undefined;
+    if (input.inlineData) {
+      if (input.inlineData.length > MAX_INLINE_BYTES) throw new FhirError(413, 'too-long', `inline attachment.data over ${MAX_INLINE_BYTES} bytes: upload a Binary first`);
+      documentId = crypto.randomUUID();
+      const recipients = await this.keys.recipientsFor(input.patient, ctx.caller);
+      stored = await this.documents.storeDocument({ patient: input.patient, documentId, content: Readable.from([input.inlineData]), recipients });
+      compensate = () => this.documents.deleteDocument(stored.blobKey);
+    } else if (input.binaryId) {
+      const binary = await this.stagedBinary(ctx, input.binaryId);
+      if (input.declaredSize !== undefined && input.declaredSize !== binary.size) throw unprocessable(`attachment.size ${input.declaredSize} differs from Binary/${binary.id} (${binary.size} bytes)`, ['DocumentReference.content[0].attachment.size']);
+      documentId = binary.id;
+      stored = { blobKey: binary.blob_key, ciphertextSha256: binary.ciphertext_sha256, size: Number(binary.size) };
+      for (const r of await this.keys.recipientsFor(input.patient, ctx.caller)) {
+        if (!(await this.documents.hasRecipient(binary.blob_key, r.id))) await this.documents.addRecipient(binary.blob_key, await this.keys.privateFor(this.documents, { blob: binary.blob_key, patient: input.patient, author: ctx.caller.ledgerId, id: binary.id } as DocumentMeta, ctx.caller), r);
+      }
+    } else {
+      throw badRequest('a DocumentReference needs content: attachment.data or attachment.url = Binary/<id>');
+    }
+
+    try {
+      const meta = { id: documentId, patient: input.patient, category: input.category, type: input.type, blob: stored.blobKey, ciphertextSha256: stored.ciphertextSha256, size: stored.size, contentType: input.contentType, ...(input.supersedes ? { supersedes: input.supersedes } : {}) };
+      const committed = input.supersedes
+        ? await this.ledger.consentry.supersedeDocument(ctx.caller.ledgerUser, input.patient, input.supersedes, meta)
+        : await this.ledger.consentry.addDocument(ctx.caller.ledgerUser, meta);
+      if (input.binaryId) await this.db.query('UPDATE binaries SET document_id = $1, patient = $2 WHERE id = $1', [documentId, input.patient]);
+      await settle(ctx, this.ledger.projection, committed.blockNumber);
+    } catch (err) {
+      await compensate?.().catch(() => undefined); // the sweep removes it if this fails too
+      throw err;
+    }
+    return this.read(ctx, documentId);
+  }
+
+  /** Only the status may change (superseded via a replacing create; entered-in-error here). */
+  async update(ctx: RequestContext, id: string, resource: Resource, opts: { ifMatch?: string }): Promise<{ resource: Resource; created: boolean }> {
+    const row = await this.readableRow(ctx, id);
+    if (!row) throw notFound('DocumentReference', id);
+    if (opts.ifMatch && opts.ifMatch !== String(row.version)) throw preconditionFailed(`DocumentReference/${id} is at version ${row.version}, not ${opts.ifMatch}`);
+    const status = resource.status;
+    if (status === STATUS_OF_FHIR[row.record.status]) return { resource: await this.toResource(ctx, row), created: false };
+    if (status !== 'entered-in-error') throw unprocessable('only a change of status to entered-in-error is accepted here; supersede by creating a DocumentReference with relatesTo.replaces', ['DocumentReference.status']);
+    const committed = await this.ledger.consentry.setDocumentStatus(ctx.caller.ledgerUser, row.record.patient, id, 'entered-in-error');
+    await settle(ctx, this.ledger.projection, committed.blockNumber);
+    return { resource: await this.read(ctx, id), created: false };
+  }
+
+  private async stagedBinary(ctx: RequestContext, id: string) {
+    const { rows } = await this.db.query<{ id: string; blob_key: string; ciphertext_sha256: string; size: number; uploader: string; document_id: string | null }>('SELECT * FROM binaries WHERE id = $1', [id]);
+    const binary = rows[0];
+    if (!binary || binary.uploader !== ctx.caller.username) throw unprocessable(`Binary/${id} is not an upload of yours`, ['DocumentReference.content[0].attachment.url']);
+    if (binary.document_id) throw unprocessable(`Binary/${id} already belongs to a DocumentReference`, ['DocumentReference.content[0].attachment.url']);
+    return binary;
+  }
+
+  private async addCondition(where: SqlWhere, param: SearchRequest['params'][number]): Promise<void> {
+    switch (param.name) {
+      case '_id':
+        return anyOf(where, param, (v) => `d.id = ${where.param(v)}`);
+      case 'patient':
+      case 'subject': {
+        const pseudonyms = await Promise.all(param.values.map((v) => this.patients.pseudonymOf(v)));
+        return anyOf(where, { ...param, values: pseudonyms.map((p) => p ?? '') }, (p) => (p ? `d.patient = ${where.param(p)}` : 'FALSE'));
+      }
+      case 'category':
+        return anyOf(where, param, (v) => {
+          const code = tokenCode(v, [DATA_CATEGORY_SYSTEM]);
+          return code ? `d.category = ${where.param(code)}` : 'FALSE';
+        });
+      case 'type':
+        return anyOf(where, param, (v) => {
+          const code = tokenCode(v, ['http://loinc.org']);
+          return code ? `d.type = ${where.param(code)}` : 'FALSE';
+        });
+      case 'status':
+        return anyOf(where, param, (v) => (STATUS_OF_FHIR[v] ? `d.status = ${where.param(STATUS_OF_FHIR[v])}` : 'FALSE'));
+      case 'author':
+        return anyOf(where, param, (v) => {
+          const ledgerId = this.hospitals.ledgerIdForReference(v);
+          return ledgerId ? `d.author = ${where.param(ledgerId)}` : 'FALSE';
+        });
+      case 'date':
+        return dateOnInstant(where, param, 'd.created_at');
+      case '_lastUpdated':
+        return dateOnInstant(where, param, 'd.updated_at');
+      default:
+        throw badRequest(`search parameter ${param.name} is not supported on DocumentReference`);
+    }
+  }
+
+  async toResource(ctx: RequestContext, row: DocumentRow): Promise<Resource> {
+    const meta = row.record;
+    const authorReference = /\/Practitioner\//.test(meta.author) ? this.hospitals.referenceForLedgerId(meta.author) : `Patient/${await this.patients.localIdOf(meta.author)}`;
+    return documentMetaToDocumentReference(meta, {
+      patientId: await this.patients.localIdOf(meta.patient),
+      authorReference,
+      versionId: String(row.version),
+      lastUpdated: new Date(row.updated_at).toISOString(),
+      txId: row.tx_id,
+      blockNumber: Number(row.block_number),
+      baseUrl: ctx.baseUrl,
+    }) as unknown as Resource;
+  }
+}

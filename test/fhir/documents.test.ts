@@ -1,0 +1,93 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fhir, startTestNetwork, type TestNetwork } from '../support/network.js';
+import { consentBody, documentBody, enrollSeedPeople } from '../support/seed-scenario.js';
+
+describe('seed scenario, first half, through FHIR only', () => {
+  let net: TestNetwork;
+  let people: Awaited<ReturnType<typeof enrollSeedPeople>>;
+  const docs: Record<string, { id: string; bytes: Buffer }> = {};
+
+  beforeAll(async () => {
+    net = await startTestNetwork();
+    people = await enrollSeedPeople(net);
+    // the treating oncologist may write the patient's oncology records
+    const write = await fhir(net.a.baseUrl, people.tokens.patient, 'POST', 'Consent', consentBody(people.patientId, 'Practitioner/ryu', ['history-physical', 'lab-results', 'radiation-dose'], ['access', 'correct']));
+    expect(write.status, write.text).toBe(201);
+  });
+  afterAll(async () => {
+    await net?.stop();
+  });
+
+  it('Dr. Ryu uploads three documents (one streamed as a Binary first) and the patient lists them', async () => {
+    const dose = crypto.randomBytes(3 * 1024 * 1024 + 17);
+    const upload = await fetch(`${net.a.baseUrl}/Binary`, { method: 'POST', headers: { authorization: `Bearer ${people.tokens.ryu}`, 'content-type': 'application/pdf' }, body: dose });
+    expect(upload.status).toBe(201);
+    const binary = (await upload.json()) as { id: string };
+    const specs: [string, string, Buffer, string, boolean][] = [
+      ['history-physical', '34117-2', Buffer.from('%PDF-1.4 history and physical'), 'application/pdf', false],
+      ['lab-results', '11502-2', Buffer.from(JSON.stringify({ resourceType: 'Bundle', type: 'collection' })), 'application/fhir+json', false],
+      ['radiation-dose', '73569-6', dose, 'application/pdf', true],
+    ];
+    for (const [category, loinc, bytes, contentType, viaBinary] of specs) {
+      const body = documentBody(people.patientId, category, loinc, viaBinary ? { binaryId: binary.id, contentType } : { data: bytes, contentType });
+      const res = await fhir(net.a.baseUrl, people.tokens.ryu, 'POST', 'DocumentReference', body);
+      expect(res.status, res.text).toBe(201);
+      expect(res.body!.content[0].attachment.url).toMatch(/Binary\//);
+      docs[category] = { id: res.body!.id, bytes };
+    }
+    const listed = await fhir(net.a.baseUrl, people.tokens.patient, 'GET', `DocumentReference?subject=Patient/${people.patientId}&_sort=date`);
+    expect(listed.body!.total).toBe(3);
+    const download = await fetch(`${net.a.baseUrl}/Binary/${docs['radiation-dose'].id}`, { headers: { authorization: `Bearer ${people.tokens.patient}` } });
+    expect(download.status).toBe(200);
+    expect(Buffer.from(await download.arrayBuffer()).equals(dose)).toBe(true);
+  });
+
+  it('a practitioner without permission: 404 like a missing id, and an empty search that betrays nothing', async () => {
+    const missing = await fhir(net.a.baseUrl, people.tokens.park, 'GET', 'DocumentReference/00000000-0000-0000-0000-000000000000');
+    for (const { id } of Object.values(docs)) {
+      const res = await fhir(net.a.baseUrl, people.tokens.park, 'GET', `DocumentReference/${id}`);
+      expect(res.status).toBe(404);
+      expect(res.body!.issue[0].code).toBe(missing.body!.issue[0].code);
+      expect((await fetch(`${net.a.baseUrl}/Binary/${id}`, { headers: { authorization: `Bearer ${people.tokens.park}` } })).status).toBe(404);
+    }
+    const search = await fhir(net.a.baseUrl, people.tokens.park, 'GET', `DocumentReference?subject=Patient/${people.patientId}`);
+    expect(search.body).toMatchObject({ total: 0, entry: [] });
+    const included = await fhir(net.a.baseUrl, people.tokens.park, 'GET', `Consent?patient=Patient/${people.patientId}&_include=Consent:patient`);
+    expect(included.body!.total).toBe(0);
+  });
+
+  it('a Consent for one category makes exactly that category readable; revoking closes it at the next request', async () => {
+    const grant = await fhir(net.a.baseUrl, people.tokens.patient, 'POST', 'Consent', consentBody(people.patientId, 'Practitioner/park', ['lab-results']));
+    expect(grant.status).toBe(201);
+    const search = await fhir(net.a.baseUrl, people.tokens.park, 'GET', `DocumentReference?subject=Patient/${people.patientId}`);
+    expect(search.body!.total).toBe(1);
+    expect(search.body!.entry[0].resource.id).toBe(docs['lab-results'].id);
+    const bytes = await fetch(`${net.a.baseUrl}/Binary/${docs['lab-results'].id}`, { headers: { authorization: `Bearer ${people.tokens.park}` } });
+    expect(bytes.status).toBe(200);
+    expect(Buffer.from(await bytes.arrayBuffer()).equals(docs['lab-results'].bytes)).toBe(true);
+    expect((await fhir(net.a.baseUrl, people.tokens.park, 'GET', `DocumentReference/${docs['history-physical'].id}`)).status).toBe(404);
+
+    expect((await fhir(net.a.baseUrl, people.tokens.patient, 'DELETE', `Consent/${grant.body!.id}`)).status).toBe(200);
+    expect((await fhir(net.a.baseUrl, people.tokens.park, 'GET', `DocumentReference/${docs['lab-results'].id}`)).status).toBe(404);
+    expect((await fhir(net.a.baseUrl, people.tokens.park, 'GET', `DocumentReference?subject=Patient/${people.patientId}`)).body!.total).toBe(0);
+  });
+
+  it('one byte flipped in a stored blob: Binary answers a 5xx OperationOutcome about integrity, never the bytes', async () => {
+    const { id } = docs['history-physical'];
+    const blobRoot = path.join(net.dataDir, 'blobs');
+    const files = fs.readdirSync(blobRoot, { recursive: true }).map(String).filter((f) => f.includes(id) && f.endsWith('content'));
+    expect(files).toHaveLength(1);
+    const file = path.join(blobRoot, files[0]);
+    const data = fs.readFileSync(file);
+    data[data.length - 5] ^= 0x01;
+    fs.writeFileSync(file, data);
+    const res = await fetch(`${net.a.baseUrl}/Binary/${id}`, { headers: { authorization: `Bearer ${people.tokens.patient}` } });
+    expect(res.status).toBeGreaterThanOrEqual(500);
+    const body = (await res.json()) as { resourceType: string; issue: { diagnostics: string }[] };
+    expect(body.resourceType).toBe('OperationOutcome');
+    expect(body.issue[0].diagnostics).toMatch(/integrity/);
+  });
+});
