@@ -10,6 +10,7 @@ import type { RepositoryRegistry } from './fhir/registry.js';
 import { fhirRouter } from './fhir/router.js';
 import type { LedgerProjection } from './ledger/projection.js';
 import type { Users } from './membership/users.js';
+import type { SubmitLedgerBatch } from './fhir/bundle-processor.js';
 
 export interface AppDeps {
   baseUrl: string;
@@ -18,6 +19,7 @@ export interface AppDeps {
   tokens: TokenService;
   users: Users;
   projection: LedgerProjection;
+  submitBatch: SubmitLedgerBatch;
   /** routes mounted under /fhir before the generic interactions (Binary streaming, operations) */
   extraRoutes?: (router: express.Router) => void;
   log?: (msg: string) => void;
@@ -48,7 +50,7 @@ export function createApp(deps: AppDeps): express.Express {
   });
   fhir.use(authenticate(deps.tokens, deps.users, { baseUrl: deps.baseUrl, mspId: deps.mspId }));
   deps.extraRoutes?.(fhir);
-  fhir.use(fhirRouter(deps.registry));
+  fhir.use(fhirRouter(deps.registry, { submitBatch: deps.submitBatch }));
   fhir.use((req, _res, next) => next(new FhirError(404, 'not-found', `no FHIR interaction at ${req.method} ${req.path}`)));
   app.use('/fhir', fhir);
   app.use((req, res) => sendResource(res, undefined, 404, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found', diagnostics: `nothing at ${req.path}` }] }));

@@ -19,6 +19,7 @@ import { blobStoreFromEnv, DocumentStore, type BlobStore } from './documents/ind
 import { binaryRoutes } from './repositories/binary-routes.js';
 import { DocumentReferenceRepository } from './repositories/document-repository.js';
 import { KeyHolders } from './repositories/key-holders.js';
+import { settle } from './repositories/ledger-read.js';
 import { ResourceStore } from './repositories/resource-store.js';
 import { Enrollment } from './membership/enroll.js';
 
@@ -92,6 +93,10 @@ export async function startHospitalNode(opts: HospitalNodeOptions): Promise<Hosp
     tokens,
     users,
     projection: ledger.client.projection,
+    submitBatch: async (ctx, ops) => {
+      const committed = await ledger.client.consentry.submitBatch(ctx.caller.ledgerUser, ops);
+      await settle(ctx, ledger.client.projection, committed.blockNumber);
+    },
     extraRoutes: binaryRoutes({ db, documents, keys, docs: documentRefs, patients }),
     log: opts.log,
   });

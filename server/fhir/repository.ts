@@ -38,3 +38,19 @@ export interface ResourceRepository {
   delete?(ctx: RequestContext, id: string): Promise<void>;
   history?(ctx: RequestContext, id: string): Promise<Resource[]>;
 }
+
+/** A write turned into one chaincode operation, so a FHIR transaction can submit all of them as one SubmitBatch. */
+export interface PreparedLedgerWrite {
+  op: { fn: string; args: string[] };
+  /** the response entry once the batch has committed (and the replica caught up) */
+  respond(): Promise<{ status: string; resource?: Resource; location?: string }>;
+  /** undo off-ledger side effects (an uploaded blob) when the batch fails */
+  compensate?(): Promise<void>;
+}
+
+/** Repositories whose writes are ledger transactions can take part in FHIR `transaction` Bundles. */
+export interface LedgerTransactional {
+  prepareCreate?(ctx: RequestContext, resource: Resource): Promise<PreparedLedgerWrite>;
+  prepareUpdate?(ctx: RequestContext, id: string, resource: Resource, opts: { ifMatch?: string }): Promise<PreparedLedgerWrite>;
+  prepareDelete?(ctx: RequestContext, id: string): Promise<PreparedLedgerWrite>;
+}

@@ -9,6 +9,7 @@ import type { RepositoryRegistry } from './registry.js';
 import type { Resource } from './resource.js';
 import { parseSearchRequest } from './search/request.js';
 import { validateForInteraction } from './validate.js';
+import { processBundle, type SubmitLedgerBatch } from './bundle-processor.js';
 
 type Handler = (req: Request, res: Response, ctx: RequestContext) => Promise<void>;
 
@@ -38,8 +39,13 @@ function queryOf(req: Request): URLSearchParams {
 }
 
 /** The FHIR REST interactions over the registered repositories. */
-export function fhirRouter(registry: RepositoryRegistry): express.Router {
+export function fhirRouter(registry: RepositoryRegistry, opts: { submitBatch: SubmitLedgerBatch }): express.Router {
   const router = express.Router();
+
+  router.post('/', wrap(async (req, res, ctx) => {
+    const bundle = await readResourceBody(req);
+    sendResource(res, ctx, 200, await processBundle(ctx, registry, bundle, opts.submitBatch));
+  }));
   const repoOf = (req: Request) => {
     const type = req.params.type as string;
     if (!TYPE_RE.test(type)) throw badRequest(`"${type}" is not a resource type`);

@@ -5,7 +5,7 @@ import type { Database } from '../db/database.js';
 import type { RequestContext } from '../fhir/context.js';
 import { consentToPermissionInput, permissionToConsent } from '../fhir/mapping/index.js';
 import { badRequest, forbidden, notFound, preconditionFailed } from '../fhir/outcome.js';
-import type { Interaction, ResourceRepository, SearchParamDef, SearchResult } from '../fhir/repository.js';
+import type { Interaction, LedgerTransactional, PreparedLedgerWrite, ResourceRepository, SearchParamDef, SearchResult } from '../fhir/repository.js';
 import type { Resource } from '../fhir/resource.js';
 import type { SearchRequest } from '../fhir/search/request.js';
 import type { LedgerClient } from '../ledger/index.js';
@@ -38,7 +38,7 @@ const SEARCH_PARAMS: SearchParamDef[] = [
 const SORT_COLUMNS = { _lastUpdated: 'lp.updated_at', date: 'lp.updated_at' };
 
 /** Consent = a ledger Permission (DESIGN §4). Reads come from the projection, writes go through the chaincode. */
-export class ConsentRepository implements ResourceRepository {
+export class ConsentRepository implements ResourceRepository, LedgerTransactional {
   readonly resourceType = 'Consent';
   readonly interactions: readonly Interaction[] = ['read', 'vread', 'search-type', 'create', 'update', 'delete', 'history-instance'];
   readonly searchParams = SEARCH_PARAMS;
@@ -95,40 +95,65 @@ export class ConsentRepository implements ResourceRepository {
   }
 
   async create(ctx: RequestContext, resource: Resource): Promise<Resource> {
-    const input = await this.toPermissionInput(ctx, resource);
-    this.requirePatientSelf(ctx, input.patient);
-    const id = crypto.randomUUID();
-    const committed = await this.ledger.consentry.grantPermission(ctx.caller.ledgerUser, { ...input, id });
-    await settle(ctx, this.ledger.projection, committed.blockNumber);
-    return this.read(ctx, id);
+    const prepared = await this.prepareCreate(ctx, resource);
+    return this.submitOne(ctx, prepared);
   }
 
   async update(ctx: RequestContext, id: string, resource: Resource, opts: { ifMatch?: string }): Promise<{ resource: Resource; created: boolean }> {
+    const prepared = await this.prepareUpdate(ctx, id, resource, opts);
+    const created = prepared.op.fn === 'GrantPermission';
+    return { resource: await this.submitOne(ctx, prepared), created };
+  }
+
+  /** DELETE = revoke: the permission is written again with status revoked and `to` = now; history keeps it. */
+  async delete(ctx: RequestContext, id: string): Promise<void> {
+    await this.submitOne(ctx, await this.prepareDelete(ctx, id));
+  }
+
+  async prepareCreate(ctx: RequestContext, resource: Resource): Promise<PreparedLedgerWrite> {
+    const input = await this.toPermissionInput(ctx, resource);
+    this.requirePatientSelf(ctx, input.patient);
+    return this.grantOp(ctx, { ...input, id: crypto.randomUUID() }, '201');
+  }
+
+  async prepareUpdate(ctx: RequestContext, id: string, resource: Resource, opts: { ifMatch?: string }): Promise<PreparedLedgerWrite> {
     const input = await this.toPermissionInput(ctx, resource);
     this.requirePatientSelf(ctx, input.patient);
     const existing = await this.visibleRow(ctx, id);
     if (!existing) {
       if (opts.ifMatch) throw preconditionFailed(`Consent/${id} does not exist, so it cannot be at version ${opts.ifMatch}`);
-      const committed = await this.ledger.consentry.grantPermission(ctx.caller.ledgerUser, { ...input, id });
-      await settle(ctx, this.ledger.projection, committed.blockNumber);
-      return { resource: await this.read(ctx, id), created: true };
+      return this.grantOp(ctx, { ...input, id }, '201');
     }
     if (opts.ifMatch && opts.ifMatch !== String(existing.record.version)) {
       throw preconditionFailed(`Consent/${id} is at version ${existing.record.version}, not ${opts.ifMatch}`);
     }
     if (existing.record.patient !== input.patient) throw badRequest('a Consent cannot be moved to another patient', ['Consent.patient']);
-    const committed = await this.ledger.consentry.updatePermission(ctx.caller.ledgerUser, { ...input, id });
-    await settle(ctx, this.ledger.projection, committed.blockNumber);
-    return { resource: await this.read(ctx, id), created: false };
+    return { op: { fn: 'UpdatePermission', args: [JSON.stringify({ ...input, id })] }, respond: async () => ({ status: '200', resource: await this.read(ctx, id) }) };
   }
 
-  /** DELETE = revoke: the permission is written again with status revoked and `to` = now; history keeps it. */
-  async delete(ctx: RequestContext, id: string): Promise<void> {
+  async prepareDelete(ctx: RequestContext, id: string): Promise<PreparedLedgerWrite> {
     const existing = await this.visibleRow(ctx, id);
     if (!existing) throw notFound('Consent', id);
     this.requirePatientSelf(ctx, existing.record.patient);
-    const committed = await this.ledger.consentry.revokePermission(ctx.caller.ledgerUser, existing.record.patient, id);
+    return { op: { fn: 'RevokePermission', args: [existing.record.patient, id] }, respond: async () => ({ status: '200' }) };
+  }
+
+  private grantOp(ctx: RequestContext, permission: Record<string, unknown> & { id: string }, status: string): PreparedLedgerWrite {
+    return {
+      op: { fn: 'GrantPermission', args: [JSON.stringify(permission)] },
+      respond: async () => {
+        const resource = await this.read(ctx, permission.id);
+        return { status, resource, location: `Consent/${permission.id}/_history/${resource.meta?.versionId}` };
+      },
+    };
+  }
+
+  /** Submits one prepared write on its own (not in a Bundle) and answers with the resource as now stored. */
+  private async submitOne(ctx: RequestContext, prepared: PreparedLedgerWrite): Promise<Resource> {
+    const committed = await this.ledger.transactions.submit(ctx.caller.ledgerUser, prepared.op.fn, prepared.op.args);
     await settle(ctx, this.ledger.projection, committed.blockNumber);
+    const answer = await prepared.respond();
+    return answer.resource ?? ({ resourceType: 'OperationOutcome' } as Resource);
   }
 
   private requirePatientSelf(ctx: RequestContext, pseudonym: string): void {

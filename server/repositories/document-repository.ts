@@ -8,7 +8,7 @@ import { DocumentStore } from '../documents/index.js';
 import type { RequestContext } from '../fhir/context.js';
 import { documentMetaToDocumentReference, documentReferenceToInput } from '../fhir/mapping/index.js';
 import { badRequest, FhirError, forbidden, notFound, preconditionFailed, unprocessable } from '../fhir/outcome.js';
-import type { Interaction, ResourceRepository, SearchParamDef, SearchResult } from '../fhir/repository.js';
+import type { Interaction, LedgerTransactional, PreparedLedgerWrite, ResourceRepository, SearchParamDef, SearchResult } from '../fhir/repository.js';
 import type { Resource } from '../fhir/resource.js';
 import type { SearchRequest } from '../fhir/search/request.js';
 import type { LedgerClient } from '../ledger/index.js';
@@ -44,7 +44,7 @@ const STATUS_OF_FHIR: Record<string, string> = { current: 'current', superseded:
 const MAX_INLINE_BYTES = 8 * 1024 * 1024;
 
 /** DocumentReference = DocumentMeta on the ledger; content is an encrypted blob read through Binary. */
-export class DocumentReferenceRepository implements ResourceRepository {
+export class DocumentReferenceRepository implements ResourceRepository, LedgerTransactional {
   readonly resourceType = 'DocumentReference';
   readonly interactions: readonly Interaction[] = ['read', 'search-type', 'create', 'update'];
   readonly searchParams = SEARCH_PARAMS;
@@ -99,6 +99,19 @@ export class DocumentReferenceRepository implements ResourceRepository {
   }
 
   async create(ctx: RequestContext, resource: Resource): Promise<Resource> {
+    const prepared = await this.prepareCreate(ctx, resource);
+    try {
+      const committed = await this.ledger.transactions.submit(ctx.caller.ledgerUser, prepared.op.fn, prepared.op.args);
+      await settle(ctx, this.ledger.projection, committed.blockNumber);
+    } catch (err) {
+      await prepared.compensate?.().catch(() => undefined); // the sweep removes it if this fails too
+      throw err;
+    }
+    return (await prepared.respond()).resource!;
+  }
+
+  /** Checks the write, stores the encrypted content, and returns the AddDocument operation (not yet submitted). */
+  async prepareCreate(ctx: RequestContext, resource: Resource): Promise<PreparedLedgerWrite> {
     const subjectRef = ((resource.subject as { reference?: string } | undefined)?.reference ?? '').trim();
     const pseudonym = subjectRef ? await this.patients.pseudonymOf(subjectRef) : undefined;
     const input = documentReferenceToInput(resource, { resolvePatient: (ref) => (ref === subjectRef ? pseudonym : undefined), baseUrl: ctx.baseUrl });
@@ -113,32 +126,34 @@ export class DocumentReferenceRepository implements ResourceRepository {
       if (input.inlineData.length > MAX_INLINE_BYTES) throw new FhirError(413, 'too-long', `inline attachment.data over ${MAX_INLINE_BYTES} bytes: upload a Binary first`);
       documentId = crypto.randomUUID();
       const recipients = await this.keys.recipientsFor(input.patient, ctx.caller);
-      stored = await this.documents.storeDocument({ patient: input.patient, documentId, content: Readable.from([input.inlineData]), recipients });
-      compensate = () => this.documents.deleteDocument(stored.blobKey);
+      const blob = await this.documents.storeDocument({ patient: input.patient, documentId, content: Readable.from([input.inlineData]), recipients });
+      stored = blob;
+      compensate = () => this.documents.deleteDocument(blob.blobKey);
     } else if (input.binaryId) {
       const binary = await this.stagedBinary(ctx, input.binaryId);
-      if (input.declaredSize !== undefined && input.declaredSize !== binary.size) throw unprocessable(`attachment.size ${input.declaredSize} differs from Binary/${binary.id} (${binary.size} bytes)`, ['DocumentReference.content[0].attachment.size']);
+      if (input.declaredSize !== undefined && input.declaredSize !== Number(binary.size)) throw unprocessable(`attachment.size ${input.declaredSize} differs from Binary/${binary.id} (${binary.size} bytes)`, ['DocumentReference.content[0].attachment.size']);
       documentId = binary.id;
       stored = { blobKey: binary.blob_key, ciphertextSha256: binary.ciphertext_sha256, size: Number(binary.size) };
+      const uploaderKey = await this.keys.privateFor(this.documents, { blob: binary.blob_key, patient: input.patient, author: ctx.caller.ledgerId, id: binary.id } as DocumentMeta, ctx.caller);
       for (const r of await this.keys.recipientsFor(input.patient, ctx.caller)) {
-        if (!(await this.documents.hasRecipient(binary.blob_key, r.id))) await this.documents.addRecipient(binary.blob_key, await this.keys.privateFor(this.documents, { blob: binary.blob_key, patient: input.patient, author: ctx.caller.ledgerId, id: binary.id } as DocumentMeta, ctx.caller), r);
+        if (!(await this.documents.hasRecipient(binary.blob_key, r.id))) await this.documents.addRecipient(binary.blob_key, uploaderKey, r);
       }
     } else {
       throw badRequest('a DocumentReference needs content: attachment.data or attachment.url = Binary/<id>');
     }
-
-    try {
-      const meta = { id: documentId, patient: input.patient, category: input.category, type: input.type, blob: stored.blobKey, ciphertextSha256: stored.ciphertextSha256, size: stored.size, contentType: input.contentType, ...(input.supersedes ? { supersedes: input.supersedes } : {}) };
-      const committed = input.supersedes
-        ? await this.ledger.consentry.supersedeDocument(ctx.caller.ledgerUser, input.patient, input.supersedes, meta)
-        : await this.ledger.consentry.addDocument(ctx.caller.ledgerUser, meta);
-      if (input.binaryId) await this.db.query('UPDATE binaries SET document_id = $1, patient = $2 WHERE id = $1', [documentId, input.patient]);
-      await settle(ctx, this.ledger.projection, committed.blockNumber);
-    } catch (err) {
-      await compensate?.().catch(() => undefined); // the sweep removes it if this fails too
-      throw err;
-    }
-    return this.read(ctx, documentId);
+    const meta = { id: documentId, patient: input.patient, category: input.category, type: input.type, blob: stored.blobKey, ciphertextSha256: stored.ciphertextSha256, size: stored.size, contentType: input.contentType };
+    const op = input.supersedes
+      ? { fn: 'SupersedeDocument', args: [input.patient, input.supersedes, JSON.stringify(meta)] }
+      : { fn: 'AddDocument', args: [JSON.stringify(meta)] };
+    return {
+      op,
+      compensate,
+      respond: async () => {
+        if (input.binaryId) await this.db.query('UPDATE binaries SET document_id = $1, patient = $2 WHERE id = $1', [documentId, input.patient]);
+        const created = await this.read(ctx, documentId);
+        return { status: '201', resource: created, location: `DocumentReference/${documentId}/_history/${created.meta?.versionId}` };
+      },
+    };
   }
 
   /** Only the status may change (superseded via a replacing create; entered-in-error here). */
