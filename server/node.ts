@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { issueIdentity } from '../devpeer/msp/ca.js';
@@ -37,6 +38,8 @@ export interface HospitalNodeOptions {
   sharedPeer?: EmbeddedLedger;
   /** where encrypted content goes; default from BLOB_STORE/S3_* or <dataDir>/blobs */
   blobStore?: BlobStore;
+  /** interface to listen on (default 127.0.0.1) */
+  listenHost?: string;
   /** other hospitals' FHIR bases by MSP id */
   hospitals?: Record<string, string>;
   log?: (msg: string) => void;
@@ -68,10 +71,12 @@ export async function startHospitalNode(opts: HospitalNodeOptions): Promise<Hosp
   const server = http.createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port, '127.0.0.1', () => resolve());
+    server.listen(opts.port, opts.listenHost ?? '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as { port: number };
   const baseUrl = opts.baseUrl ?? `http://localhost:${port}/fhir`;
+  fs.mkdirSync(nodeDir, { recursive: true });
+  fs.writeFileSync(path.join(nodeDir, 'node.json'), JSON.stringify({ mspId: opts.mspId, baseUrl }, null, 2));
   const tokens = new TokenService(await loadOrCreateSigningKey(path.join(nodeDir, 'keys')), baseUrl);
   const users = new Users(db, hospitalCa(opts.mspId, ledger));
   const patients = new PatientDirectory(db);

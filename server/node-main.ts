@@ -1,0 +1,34 @@
+// npm run node: one hospital node on its own (production): HOSPITAL_MSP, PORT, BASE_URL, DATABASE_URL,
+// BLOB_STORE/S3_*, FABRIC_* (a real peer) or the embedded peer under DATA_DIR, HOSPITALS (other bases).
+import path from 'node:path';
+import { ledgerConfigFromEnv } from './ledger/config.js';
+import { startHospitalNode } from './node.js';
+
+async function main() {
+  const mspId = process.env.HOSPITAL_MSP || 'HospitalAMSP';
+  const dataDir = path.resolve(process.env.DATA_DIR || './data');
+  const hospitals = process.env.HOSPITALS ? (JSON.parse(process.env.HOSPITALS) as Record<string, string>) : {};
+  const node = await startHospitalNode({
+    name: process.env.HOSPITAL_NAME || mspId.replace(/MSP$/, '').toLowerCase(),
+    mspId,
+    port: Number(process.env.PORT || 8080),
+    baseUrl: process.env.BASE_URL,
+    dataDir,
+    databaseUrl: process.env.DATABASE_URL,
+    ledger: ledgerConfigFromEnv(),
+    hospitals,
+    listenHost: process.env.LISTEN_HOST,
+  });
+  console.log(`${mspId}: ${node.baseUrl}`);
+  const shutdown = async () => {
+    await node.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
