@@ -1,3 +1,4 @@
+import type { BlobStore } from '../../server/documents/index.js';
 import { startEmbeddedLedger, type EmbeddedLedger } from '../../server/ledger/embedded.js';
 import { startHospitalNode, type HospitalNode } from '../../server/node.js';
 import { tempDir, testLedgerConfig } from './ledger.js';
@@ -11,13 +12,13 @@ export interface TestNetwork {
 }
 
 /** Two hospital nodes on one embedded peer, as `npm start` runs them, on ephemeral ports. */
-export async function startTestNetwork(opts: { databaseUrlA?: string; databaseUrlB?: string } = {}): Promise<TestNetwork> {
+export async function startTestNetwork(opts: { databaseUrlA?: string; databaseUrlB?: string; blobStore?: BlobStore; maxLagMs?: number } = {}): Promise<TestNetwork> {
   const dataDir = tempDir('net');
   const peer = await startEmbeddedLedger({ dataDir });
-  const ledger = testLedgerConfig({ dataDir } as never);
+  const ledger = testLedgerConfig({ dataDir, ...(opts.maxLagMs ? { maxLagMs: opts.maxLagMs } : {}) } as never);
   const quiet = () => undefined;
-  const a = await startHospitalNode({ name: 'hospitala', mspId: 'HospitalAMSP', port: 0, dataDir, databaseUrl: opts.databaseUrlA, ledger, sharedPeer: peer, log: quiet });
-  const b = await startHospitalNode({ name: 'hospitalb', mspId: 'HospitalBMSP', port: 0, dataDir, databaseUrl: opts.databaseUrlB, ledger, sharedPeer: peer, hospitals: { HospitalAMSP: a.baseUrl }, log: quiet });
+  const a = await startHospitalNode({ name: 'hospitala', mspId: 'HospitalAMSP', port: 0, dataDir, databaseUrl: opts.databaseUrlA, ledger, sharedPeer: peer, blobStore: opts.blobStore, log: quiet });
+  const b = await startHospitalNode({ name: 'hospitalb', mspId: 'HospitalBMSP', port: 0, dataDir, databaseUrl: opts.databaseUrlB, ledger, sharedPeer: peer, blobStore: opts.blobStore, hospitals: { HospitalAMSP: a.baseUrl }, log: quiet });
   a.hospitals.add('HospitalBMSP', b.baseUrl);
   return {
     dataDir,
