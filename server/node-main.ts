@@ -1,5 +1,6 @@
 // npm run node: one hospital node on its own (production): HOSPITAL_MSP, PORT, BASE_URL, DATABASE_URL,
 // BLOB_STORE/S3_*, FABRIC_* (a real peer) or the embedded peer under DATA_DIR, HOSPITALS (other bases).
+import fs from 'node:fs';
 import path from 'node:path';
 import { ledgerConfigFromEnv } from './ledger/config.js';
 import { startHospitalNode } from './node.js';
@@ -18,6 +19,7 @@ async function main() {
     ledger: ledgerConfigFromEnv(),
     hospitals,
     listenHost: process.env.LISTEN_HOST,
+    ca: process.env.HOSPITAL_CA_CERT && process.env.HOSPITAL_CA_KEY ? { certPem: fs.readFileSync(process.env.HOSPITAL_CA_CERT, 'utf8'), keyPem: fs.readFileSync(process.env.HOSPITAL_CA_KEY, 'utf8') } : undefined,
   });
   console.log(`${mspId}: ${node.baseUrl}`);
   const shutdown = async () => {

@@ -23,6 +23,8 @@ import { KeyHolders } from './repositories/key-holders.js';
 import { settle } from './repositories/ledger-read.js';
 import { ResourceStore } from './repositories/resource-store.js';
 import { Enrollment } from './membership/enroll.js';
+import { membershipRepositories } from './repositories/membership-repository.js';
+import { AuditEventRepository } from './repositories/audit-event-repository.js';
 
 export interface HospitalNodeOptions {
   /** folder name under dataDir, e.g. "hospitala" */
@@ -38,6 +40,8 @@ export interface HospitalNodeOptions {
   sharedPeer?: EmbeddedLedger;
   /** where encrypted content goes; default from BLOB_STORE/S3_* or <dataDir>/blobs */
   blobStore?: BlobStore;
+  /** the CA that signs this hospital's ledger identities when the peer is not embedded */
+  ca?: { certPem: string; keyPem: string };
   /** interface to listen on (default 127.0.0.1) */
   listenHost?: string;
   /** other hospitals' FHIR bases by MSP id */
@@ -78,7 +82,7 @@ export async function startHospitalNode(opts: HospitalNodeOptions): Promise<Hosp
   fs.mkdirSync(nodeDir, { recursive: true });
   fs.writeFileSync(path.join(nodeDir, 'node.json'), JSON.stringify({ mspId: opts.mspId, baseUrl }, null, 2));
   const tokens = new TokenService(await loadOrCreateSigningKey(path.join(nodeDir, 'keys')), baseUrl);
-  const users = new Users(db, hospitalCa(opts.mspId, ledger));
+  const users = new Users(db, hospitalCa(opts.mspId, ledger, opts.ca));
   const patients = new PatientDirectory(db);
   const store = new ResourceStore(db);
   const admin = ledger.embedded?.adminOf(opts.mspId) ?? serviceUserOf(opts.ledger);
@@ -90,7 +94,9 @@ export async function startHospitalNode(opts: HospitalNodeOptions): Promise<Hosp
   const documentRefs = new DocumentReferenceRepository(db, ledger.client, decisions, documents, keys, patients, hospitals);
   const registry = new RepositoryRegistry()
     .register(new ConsentRepository(db, ledger.client, patients, hospitals))
-    .register(documentRefs);
+    .register(documentRefs)
+    .register(new AuditEventRepository(db, ledger.client.projection, patients, hospitals));
+  for (const repo of membershipRepositories({ db, store, projection: ledger.client.projection })) registry.register(repo);
   const app = createApp({
     baseUrl,
     mspId: opts.mspId,
@@ -130,12 +136,13 @@ export async function startHospitalNode(opts: HospitalNodeOptions): Promise<Hosp
 }
 
 /** The CA that signs this hospital's ledger identities: the embedded peer's org CA on the demo network. */
-function hospitalCa(mspId: string, ledger: OpenedLedger): HospitalCa {
-  const org = ledger.embedded?.peer.orgs.find((o) => o.mspId === mspId);
+function hospitalCa(mspId: string, ledger: OpenedLedger, configured?: { certPem: string; keyPem: string }): HospitalCa {
+  const embedded = ledger.embedded?.peer.orgs.find((o) => o.mspId === mspId)?.ca;
+  const org = embedded ? { ca: embedded } : configured ? { ca: { mspId, ...configured } } : undefined;
   return {
     mspId,
     async issue(commonName, attrs) {
-      if (!org) throw new Error('enrolling users against a real Fabric CA is configured in the membership issue; this node has no CA');
+      if (!org) throw new Error('this node has no CA to enroll users with: set HOSPITAL_CA_CERT and HOSPITAL_CA_KEY');
       const id = await issueIdentity(org.ca, { commonName, ou: 'client', attrs });
       return { certPem: id.certPem, keyPem: id.keyPem };
     },

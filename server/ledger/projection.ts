@@ -122,9 +122,15 @@ export class LedgerProjection {
 
   private async applyBlock(block: common.Block): Promise<void> {
     const parsed: ParsedBlock = parseBlock(block);
-    if (parsed.number < this.nextBlock) return; // replayed after a reconnect
-    if (parsed.number > this.nextBlock) throw new Error(`block stream skipped from ${this.nextBlock} to ${parsed.number}`);
-    await this.db.transaction(async (tx) => {
+    if (parsed.number < this.nextBlock) return; // replayed after a reconnect, or applied by a sibling process
+    const applied = await this.db.transaction(async (tx) => {
+      // Several server processes of one hospital share the database: the checkpoint row, locked, decides
+      // which of them applies a block, so each block is applied exactly once.
+      await tx.query('INSERT INTO ledger_checkpoint (channel, next_block) VALUES ($1, 0) ON CONFLICT (channel) DO NOTHING', [this.opts.channel]);
+      const { rows } = await tx.query<{ next_block: number }>('SELECT next_block FROM ledger_checkpoint WHERE channel = $1 FOR UPDATE', [this.opts.channel]);
+      const next = Number(rows[0].next_block);
+      if (next > parsed.number) return next;
+      if (next < parsed.number) throw new Error(`projection checkpoint is at block ${next} but block ${parsed.number} arrived`);
       for (const t of parsed.transactions) {
         if (t.validationCode !== VALID || !t.event || t.event.chaincodeId !== this.opts.chaincode) continue;
         await applyTransactionEvent(tx, parsed.number, t);
@@ -134,8 +140,9 @@ export class LedgerProjection {
          ON CONFLICT (channel) DO UPDATE SET next_block = EXCLUDED.next_block, last_tx_id = EXCLUDED.last_tx_id, updated_at = now()`,
         [this.opts.channel, parsed.number + 1, parsed.transactions.at(-1)?.txId ?? null],
       );
+      return parsed.number + 1;
     });
-    this.nextBlock = parsed.number + 1;
+    this.nextBlock = Math.max(this.nextBlock, applied);
     this.lastHeardAt = Date.now();
     this.chainHeight = Math.max(this.chainHeight, this.nextBlock);
     this.progress.emit('height', this.nextBlock);
