@@ -20,6 +20,8 @@ export interface AppDeps {
   users: Users;
   projection: LedgerProjection;
   submitBatch: SubmitLedgerBatch;
+  /** CapabilityStatement entries for the extra routes */
+  extraCapabilities?: object[];
   /** routes mounted under /fhir before the generic interactions (Binary streaming, operations) */
   extraRoutes?: (router: express.Router) => void;
   log?: (msg: string) => void;
@@ -46,7 +48,7 @@ export function createApp(deps: AppDeps): express.Express {
   const fhir = express.Router();
   fhir.use(negotiate);
   fhir.get('/metadata', (_req, res) => {
-    res.type(FHIR_JSON).send(JSON.stringify(capabilityStatement(deps.registry, { baseUrl: deps.baseUrl, software: 'Consentry', version: '0.1.0' })));
+    res.type(FHIR_JSON).send(JSON.stringify(capabilityStatement(deps.registry, { baseUrl: deps.baseUrl, software: 'Consentry', version: '0.1.0', extraResources: deps.extraCapabilities })));
   });
   fhir.use(authenticate(deps.tokens, deps.users, { baseUrl: deps.baseUrl, mspId: deps.mspId }));
   deps.extraRoutes?.(fhir);

@@ -108,6 +108,7 @@ export async function startHospitalNode(opts: HospitalNodeOptions): Promise<Hosp
       const committed = await ledger.client.consentry.submitBatch(ctx.caller.ledgerUser, ops);
       await settle(ctx, ledger.client.projection, committed.blockNumber);
     },
+    extraCapabilities: [{ type: 'Binary', interaction: [{ code: 'create' }, { code: 'read' }], documentation: 'Raw content streamed in and out (any Content-Type, up to 16 GiB), encrypted at rest; read only after the ledger allows it and the ciphertext hash matches the ledger' }],
     extraRoutes: binaryRoutes({ db, documents, keys, docs: documentRefs, patients }),
     log: opts.log,
   });

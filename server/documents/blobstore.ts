@@ -30,7 +30,10 @@ export interface BlobStore {
   head(key: string): Promise<{ size: number } | undefined>;
   /** Idempotent: deleting a missing key succeeds. */
   delete(key: string): Promise<void>;
-  /** Every blob whose key starts with `prefix` (plain string prefix), in ascending byte order of key. */
+  /**
+   * Every blob whose key starts with `prefix` (plain string prefix). Keys sharing a prefix that ends in `/` are
+   * listed one after another (S3 and FsBlobStore list in byte order; some S3-compatible servers only group).
+   */
   list(prefix: string): AsyncIterable<BlobInfo>;
 }
 
@@ -70,22 +73,15 @@ export function assertValidPrefix(prefix: string): void {
 /** Pass-through that counts bytes and hashes them with SHA-256 as they flow. */
 export class HashingPassThrough extends Transform {
   private readonly hash: Hash = createHash('sha256');
-  private readonly limit: number | undefined;
-  private readonly onLimit: (() => Error) | undefined;
   private hex: string | undefined;
   bytes = 0;
 
-  constructor(options: { highWaterMark?: number; limit?: number; onLimit?: () => Error } = {}) {
+  constructor(options: { highWaterMark?: number } = {}) {
     super(options.highWaterMark === undefined ? {} : { highWaterMark: options.highWaterMark });
-    this.limit = options.limit;
-    this.onLimit = options.onLimit;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
-    if (this.limit !== undefined && this.bytes > this.limit) {
-      return callback(this.onLimit ? this.onLimit() : new RangeError('size limit exceeded'));
-    }
     this.hash.update(chunk);
     callback(null, chunk);
   }

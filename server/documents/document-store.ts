@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream';
-import { HashingPassThrough, type BlobStore } from './blobstore.js';
+import type { BlobStore } from './blobstore.js';
 import {
   createDecryptStream,
   createEncryptStream,
@@ -97,6 +97,21 @@ async function readSmall(stream: Readable, limit = 64 * 1024): Promise<string> {
   return Buffer.concat(parts).toString('utf8');
 }
 
+/** Counts plaintext bytes and enforces the caller's size limit. */
+class CountingPassThrough extends Transform {
+  bytes = 0;
+
+  constructor(private readonly limit: number | undefined) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.limit !== undefined && this.bytes > this.limit) return callback(new ContentTooLargeError(this.limit));
+    callback(null, chunk);
+  }
+}
+
 /** Compares the running hash at end of input; errors instead of ending when the bytes are not the expected ones. */
 class VerifyingPassThrough extends Transform {
   private readonly hasher = createHash('sha256');
@@ -153,12 +168,7 @@ export class DocumentStore {
           jwe: await wrapDataKey(dataKey, r, { document: blobKey }),
         })),
       );
-      const counter = new HashingPassThrough({
-        highWaterMark: this.chunkSize,
-        ...(input.maxBytes !== undefined
-          ? { limit: input.maxBytes, onLimit: () => new ContentTooLargeError(input.maxBytes!) }
-          : {}),
-      });
+      const counter = new CountingPassThrough(input.maxBytes);
       const encrypt = createEncryptStream(dataKey, { chunkSize: this.chunkSize });
       const onContentError = (err: Error) => counter.destroy(err);
       input.content.once('error', onContentError);

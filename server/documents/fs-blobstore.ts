@@ -3,6 +3,7 @@
  * and `tmp/` for uploads in progress, which are renamed into place only after their data is fsynced.
  */
 import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -73,17 +74,14 @@ export class FsBlobStore implements BlobStore {
     const dest = this.pathFor(key);
     let sourceError: unknown;
     body.once('error', (err) => (sourceError ??= err));
-    let fh: FileHandle | undefined;
     let tmp: string | undefined;
     try {
       await mkdir(this.tmpDir, { recursive: true });
       tmp = join(this.tmpDir, `${randomUUID()}.part`);
-      fh = await open(tmp, 'wx');
       const hasher = new HashingPassThrough({ highWaterMark: this.highWaterMark });
-      await pipeline(body, hasher, fh.createWriteStream({ autoClose: false, highWaterMark: this.highWaterMark }));
-      if (this.fsync) await fh.sync();
-      await fh.close();
-      fh = undefined;
+      // `flush` fsyncs the data before the stream closes, and pipeline waits for that close.
+      const out = createWriteStream(tmp, { flags: 'wx', flush: this.fsync, highWaterMark: this.highWaterMark });
+      await pipeline(body, hasher, out);
       await this.moveIntoPlace(tmp, dest);
       tmp = undefined;
       return { size: hasher.bytes, sha256: hasher.digest() };
@@ -92,7 +90,6 @@ export class FsBlobStore implements BlobStore {
       if (err === sourceError || !(codeOf(err) || err instanceof BlobStoreError)) throw err;
       throw storeError(err, `put ${key}`);
     } finally {
-      if (fh) await fh.close().catch(() => undefined);
       if (tmp) await unlink(tmp).catch(() => undefined);
     }
   }

@@ -186,8 +186,12 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  async *list(prefix: string): AsyncGenerator<BlobInfo> {
+  list(prefix: string): AsyncIterable<BlobInfo> {
     assertValidPrefix(prefix);
+    return this.listPages(prefix);
+  }
+
+  private async *listPages(prefix: string): AsyncGenerator<BlobInfo> {
     let token: string | undefined;
     do {
       let res;

@@ -6,7 +6,7 @@ import type { LedgerTransactional, PreparedLedgerWrite, ResourceRepository } fro
 import type { Bundle, BundleEntry, Resource } from './resource.js';
 import { parseSearchRequest } from './search/request.js';
 import { searchsetBundle } from './bundle.js';
-import { parseEtag } from './router.js';
+import { parseEtag, rejectInvalid } from './router.js';
 
 const MAX_ENTRIES = 100;
 
@@ -61,8 +61,8 @@ async function processTransaction(ctx: RequestContext, registry: RepositoryRegis
       }
       const repo = registry.get(req.type) as ResourceRepository & LedgerTransactional;
       const where = `Bundle.entry[${i}]`;
-      if (req.method === 'POST' && repo.prepareCreate) prepared.push(await repo.prepareCreate(ctx, checkType(req, where)));
-      else if (req.method === 'PUT' && repo.prepareUpdate) prepared.push(await repo.prepareUpdate(ctx, req.id!, checkType(req, where), { ifMatch: req.ifMatch }));
+      if (req.method === 'POST' && repo.prepareCreate) prepared.push(await repo.prepareCreate(ctx, checkType(ctx, req, where)));
+      else if (req.method === 'PUT' && repo.prepareUpdate) prepared.push(await repo.prepareUpdate(ctx, req.id!, checkType(ctx, req, where), { ifMatch: req.ifMatch }));
       else if (req.method === 'DELETE' && repo.prepareDelete) prepared.push(await repo.prepareDelete(ctx, req.id!));
       else throw unprocessable(`${where}: ${req.method} ${req.type} cannot take part in a transaction (only ledger-backed writes are atomic: Consent and DocumentReference); send it in a batch`, [`${where}.request`]);
     }
@@ -88,10 +88,11 @@ async function processTransaction(ctx: RequestContext, registry: RepositoryRegis
   return { resourceType: 'Bundle', type: 'transaction-response', entry: out };
 }
 
-function checkType(req: EntryRequest, where: string): Resource {
+function checkType(ctx: RequestContext, req: EntryRequest, where: string): Resource {
   if (!req.resource) throw badRequest(`${where}: ${req.method} needs a resource`, [`${where}.resource`]);
   if (req.resource.resourceType !== req.type) throw badRequest(`${where}: the resource is a ${req.resource.resourceType}, the URL names ${req.type}`, [`${where}.resource`]);
   if (req.method === 'PUT' && req.resource.id !== req.id) throw badRequest(`${where}: the resource id does not match the URL`, [`${where}.resource.id`]);
+  rejectInvalid(req.type, req.resource, ctx);
   const { meta: _meta, ...rest } = req.resource;
   return rest as Resource;
 }
@@ -140,12 +141,12 @@ async function runEntry(ctx: RequestContext, registry: RepositoryRegistry, req: 
     }
     case 'POST': {
       if (!repo.create) throw notSupported(`create is not supported on ${req.type}`);
-      const created = await repo.create(ctx, checkType(req, 'entry'));
+      const created = await repo.create(ctx, checkType(ctx, req, 'entry'));
       return ok('201', created, `${req.type}/${created.id}/_history/${created.meta?.versionId}`);
     }
     case 'PUT': {
       if (!repo.update) throw notSupported(`update is not supported on ${req.type}`);
-      const { resource, created } = await repo.update(ctx, req.id!, checkType(req, 'entry'), { ifMatch: req.ifMatch });
+      const { resource, created } = await repo.update(ctx, req.id!, checkType(ctx, req, 'entry'), { ifMatch: req.ifMatch });
       return ok(created ? '201' : '200', resource);
     }
     case 'DELETE': {

@@ -128,6 +128,7 @@ export function fhirRouter(registry: RepositoryRegistry, opts: { submitBatch: Su
         return;
       }
     }
+    rejectInvalid(repo.resourceType, body, ctx);
     const created = await repo.create(ctx, stripServerFields(body));
     sendResource(res, ctx, 201, created, {
       location: `${ctx.baseUrl}/${created.resourceType}/${created.id}/_history/${created.meta?.versionId}`,
@@ -142,6 +143,7 @@ export function fhirRouter(registry: RepositoryRegistry, opts: { submitBatch: Su
     const body = await readResourceBody(req);
     if (body.resourceType !== repo.resourceType) throw badRequest(`the body is a ${body.resourceType}, the URL names ${repo.resourceType}`, ['resourceType']);
     if (body.id !== id) throw badRequest(`the body's id "${body.id ?? ''}" does not match the URL's "${id}"`, ['id']);
+    rejectInvalid(repo.resourceType, body, ctx);
     const ifMatch = req.headers['if-match'];
     const { resource, created } = await repo.update(ctx, id, stripServerFields(body), { ifMatch: typeof ifMatch === 'string' ? parseEtag(ifMatch) : undefined });
     sendResource(res, ctx, created ? 201 : 200, resource, {
@@ -158,6 +160,14 @@ export function fhirRouter(registry: RepositoryRegistry, opts: { submitBatch: Su
   }));
 
   return router;
+}
+
+/** Structural errors (unknown elements, wrong types, bad dates) are a 400; broken rules a 422. */
+export function rejectInvalid(type: string, resource: Resource, ctx: RequestContext): void {
+  const issues = validateForInteraction(type, resource, ctx).filter((i) => i.severity === 'error' || i.severity === 'fatal');
+  if (issues.length === 0) return;
+  const structural = issues.some((i) => i.code === 'structure' || i.code === 'invalid' || i.code === 'value' || i.code === 'required' || i.code === 'code-invalid');
+  throw new FhirError(structural ? 400 : 422, issues[0].code, issues[0].diagnostics ?? 'invalid resource', { issues });
 }
 
 export function parseEtag(value: string): string {
