@@ -89,6 +89,7 @@ describe.each(['pglite', 'postgres'] as const)('ledger client and projection on 
   it('a second projection over the same database resumes from the checkpoint without replaying', async () => {
     const network = fx.client.connection.gatewayFor(fx.admin).getNetwork('consentry');
     const countEvents = async () => (await fx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM ledger_events')).rows[0].n;
+    await fx.client.projection.waitForBlock(fx.embedded.peer.height() - 1); // caught up before it stops
     const eventsBefore = await countEvents();
     await fx.client.projection.stop();
     const resumed = new LedgerProjection(fx.db, network, { channel: 'consentry', chaincode: 'consentry', maxLagBlocks: 10, maxLagMs: 5_000 });
