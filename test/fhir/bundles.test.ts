@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fhir, startTestNetwork, type TestNetwork } from '../support/network.js';
+import { BACKENDS, fhir, startTestNetwork, type TestNetwork } from '../support/network.js';
 import { consentBody, enrollSeedPeople } from '../support/seed-scenario.js';
 
-describe('batch and transaction Bundles', () => {
+describe.each(BACKENDS)('batch and transaction Bundles (%s)', (backend) => {
   let net: TestNetwork;
   let people: Awaited<ReturnType<typeof enrollSeedPeople>>;
 
   beforeAll(async () => {
-    net = await startTestNetwork();
+    net = await startTestNetwork({ backend });
     people = await enrollSeedPeople(net);
   });
   afterAll(async () => {

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fhir, startTestNetwork, type TestNetwork } from '../support/network.js';
+import { BACKENDS, fhir, startTestNetwork, type TestNetwork } from '../support/network.js';
 
 const DAY = 86_400_000;
 
-describe('Consent over the ledger, through FHIR', () => {
+describe.each(BACKENDS)('Consent over the ledger, through FHIR (%s)', (backend) => {
   let net: TestNetwork;
   let patientId: string;
   let patientToken: string;
@@ -28,7 +28,7 @@ describe('Consent over the ledger, through FHIR', () => {
   });
 
   beforeAll(async () => {
-    net = await startTestNetwork();
+    net = await startTestNetwork({ backend });
     const enrolled = await net.a.enrollment.enrollPatient({ username: 'pat', password: 'pw-patient', given: 'Mara', family: 'Okafor', birthDate: '1961-04-12', postalCode: '11794' });
     patientId = enrolled.patientId;
     await net.a.enrollment.enrollPractitioner({ username: 'ryu', password: 'pw', id: 'ryu', given: 'Jun', family: 'Ryu', npi: '1234567893' });

@@ -2,16 +2,16 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fhir, startTestNetwork, type TestNetwork } from '../support/network.js';
+import { BACKENDS, fhir, startTestNetwork, type TestNetwork } from '../support/network.js';
 import { consentBody, documentBody, enrollSeedPeople } from '../support/seed-scenario.js';
 
-describe('seed scenario, first half, through FHIR only', () => {
+describe.each(BACKENDS)('seed scenario, first half, through FHIR only (%s)', (backend) => {
   let net: TestNetwork;
   let people: Awaited<ReturnType<typeof enrollSeedPeople>>;
   const docs: Record<string, { id: string; bytes: Buffer }> = {};
 
   beforeAll(async () => {
-    net = await startTestNetwork();
+    net = await startTestNetwork({ backend });
     people = await enrollSeedPeople(net);
     // the treating oncologist may write the patient's oncology records
     const write = await fhir(net.a.baseUrl, people.tokens.patient, 'POST', 'Consent', consentBody(people.patientId, 'Practitioner/ryu', ['history-physical', 'lab-results', 'radiation-dose'], ['access', 'correct']));

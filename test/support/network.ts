@@ -2,6 +2,7 @@ import type { BlobStore } from '../../server/documents/index.js';
 import { startEmbeddedLedger, type EmbeddedLedger } from '../../server/ledger/embedded.js';
 import { startHospitalNode, type HospitalNode } from '../../server/node.js';
 import { tempDir, testLedgerConfig } from './ledger.js';
+import { createScratchDatabase } from './postgres.js';
 
 export interface TestNetwork {
   dataDir: string;
@@ -12,8 +13,17 @@ export interface TestNetwork {
 }
 
 /** Two hospital nodes on one embedded peer, as `npm start` runs them, on ephemeral ports. */
-export async function startTestNetwork(opts: { databaseUrlA?: string; databaseUrlB?: string; blobStore?: BlobStore; maxLagMs?: number } = {}): Promise<TestNetwork> {
+export type Backend = 'pglite' | 'postgres';
+
+/** Integration suites run on both databases: PGlite (the embedded default) and the CI's PostgreSQL. */
+export const BACKENDS: Backend[] = ['pglite', 'postgres'];
+
+export async function startTestNetwork(opts: { backend?: Backend; databaseUrlA?: string; databaseUrlB?: string; blobStore?: BlobStore; maxLagMs?: number } = {}): Promise<TestNetwork> {
   const dataDir = tempDir('net');
+  const scratch = opts.backend === 'postgres' ? await Promise.all([createScratchDatabase(), createScratchDatabase()]) : [];
+  if (scratch.length) {
+    opts = { ...opts, databaseUrlA: scratch[0].url, databaseUrlB: scratch[1].url };
+  }
   const peer = await startEmbeddedLedger({ dataDir });
   const ledger = testLedgerConfig({ dataDir, ...(opts.maxLagMs ? { maxLagMs: opts.maxLagMs } : {}) } as never);
   const quiet = () => undefined;
@@ -29,6 +39,7 @@ export async function startTestNetwork(opts: { databaseUrlA?: string; databaseUr
       await b.stop();
       await a.stop();
       await peer.stop();
+      for (const db of scratch) await db.drop();
     },
   };
 }
