@@ -186,9 +186,9 @@ export class ConsentRepository implements ResourceRepository, LedgerTransactiona
         });
       case 'status':
         return anyOf(where, param, (v) => {
-          const now = where.param(ctx.now.toISOString());
-          if (v === 'active') return `(lp.status = 'active' AND lp.valid_to > ${now})`;
-          if (v === 'inactive') return `(lp.status <> 'active' OR lp.valid_to <= ${now})`;
+          // a placeholder bound but unused in the SQL makes PostgreSQL fail, so bind `now` only when used
+          if (v === 'active') return `(lp.status = 'active' AND lp.valid_to > ${where.param(ctx.now.toISOString())})`;
+          if (v === 'inactive') return `(lp.status <> 'active' OR lp.valid_to <= ${where.param(ctx.now.toISOString())})`;
           return 'FALSE';
         });
       case 'date':
@@ -227,11 +227,42 @@ export class ConsentRepository implements ResourceRepository, LedgerTransactiona
   private async toPermissionInput(ctx: RequestContext, resource: Resource) {
     const patientRef = ((resource.patient as { reference?: string } | undefined)?.reference ?? '').trim();
     const pseudonym = patientRef ? await this.patients.pseudonymOf(patientRef) : undefined;
+    const grantees = await this.knownGrantees(resource);
     return consentToPermissionInput(resource, {
       resolvePatient: (ref) => (ref === patientRef ? pseudonym : undefined),
-      resolveGrantee: (ref) => this.granteeOf(ref),
+      resolveGrantee: (ref) => grantees.get(ref),
       now: ctx.now,
     });
+  }
+
+  /** The actors a Consent names that exist: a practitioner must be enrolled on the ledger, else the reference is broken. */
+  private async knownGrantees(resource: Resource): Promise<Map<string, Grantee>> {
+    const known = new Map<string, Grantee>();
+    const actors = (resource.provision as { actor?: unknown } | undefined)?.actor;
+    for (const actor of Array.isArray(actors) ? actors : []) {
+      const ref = (actor as { reference?: { reference?: unknown } } | null)?.reference?.reference;
+      const grantee = typeof ref === 'string' ? this.granteeOf(ref) : undefined;
+      if (!grantee) continue;
+      if (grantee.kind === 'practitioner' && !(await this.practitionerOnLedger(grantee.id))) continue;
+      known.set(ref as string, grantee);
+    }
+    return known;
+  }
+
+  private async practitionerOnLedger(ledgerId: string): Promise<boolean> {
+    const deadline = Date.now() + 1_000;
+    for (;;) {
+      const { rows } = await this.db.query('SELECT 1 FROM ledger_practitioners WHERE id = $1', [ledgerId]);
+      if (rows.length > 0) return true;
+      // enrolled moments ago (perhaps at another hospital) in a block our replica has not applied yet?
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) return false;
+      try {
+        await this.ledger.projection.waitForBlock(this.ledger.projection.height(), remaining);
+      } catch {
+        return false;
+      }
+    }
   }
 
   private async toConsent(ctx: RequestContext, permission: Permission, at: { blockNumber: number; txId: string; lastUpdated: string }): Promise<Resource> {

@@ -49,6 +49,8 @@ export class DocumentReferenceRepository implements ResourceRepository, LedgerTr
   readonly interactions: readonly Interaction[] = ['read', 'search-type', 'create', 'update'];
   readonly searchParams = SEARCH_PARAMS;
   readonly sortParams = ['date'];
+  /** update only changes the status of an existing document */
+  readonly updateCreate = false;
 
   constructor(
     private readonly db: Database,

@@ -37,57 +37,57 @@ export function anyOf(where: SqlWhere, param: SearchParam, one: (value: string) 
   where.add(`(${param.values.map(one).join(' OR ')})`);
 }
 
-/** A date parameter against a single instant column (treated as the range [v, v]). */
+/** A date parameter against a single instant column (treated as the range [v, v]). Binds only what it uses. */
 export function dateOnInstant(where: SqlWhere, param: SearchParam, column: string): void {
   anyOf(where, param, (raw) => {
     const v = parseDateParam(raw, param.name);
-    const s = where.param(v.start.toISOString());
-    const e = where.param(v.end.toISOString());
+    const s = () => where.param(v.start.toISOString());
+    const e = () => where.param(v.end.toISOString());
     switch (v.prefix) {
       case 'eq':
       case 'ap':
-        return `(${column} >= ${s} AND ${column} < ${e})`;
+        return `(${column} >= ${s()} AND ${column} < ${e()})`;
       case 'ne':
-        return `NOT (${column} >= ${s} AND ${column} < ${e})`;
+        return `NOT (${column} >= ${s()} AND ${column} < ${e()})`;
       case 'gt':
       case 'sa':
-        return `${column} >= ${e}`;
+        return `${column} >= ${e()}`;
       case 'lt':
       case 'eb':
-        return `${column} < ${s}`;
+        return `${column} < ${s()}`;
       case 'ge':
-        return `${column} >= ${s}`;
+        return `${column} >= ${s()}`;
       case 'le':
-        return `${column} < ${e}`;
+        return `${column} < ${e()}`;
     }
   });
 }
 
-/** A date parameter against a period [fromColumn, toColumn). */
+/** A date parameter against a period [fromColumn, toColumn). Binds only what it uses. */
 export function dateOnPeriod(where: SqlWhere, param: SearchParam, fromColumn: string, toColumn: string): void {
   anyOf(where, param, (raw) => {
     const v = parseDateParam(raw, param.name);
-    const s = where.param(v.start.toISOString());
-    const e = where.param(v.end.toISOString());
+    const s = () => where.param(v.start.toISOString());
+    const e = () => where.param(v.end.toISOString());
     switch (v.prefix) {
       case 'eq':
-        return `(${fromColumn} >= ${s} AND ${toColumn} <= ${e})`;
+        return `(${fromColumn} >= ${s()} AND ${toColumn} <= ${e()})`;
       case 'ne':
-        return `NOT (${fromColumn} >= ${s} AND ${toColumn} <= ${e})`;
+        return `NOT (${fromColumn} >= ${s()} AND ${toColumn} <= ${e()})`;
       case 'gt':
-        return `${toColumn} > ${e}`;
+        return `${toColumn} > ${e()}`;
       case 'lt':
-        return `${fromColumn} < ${s}`;
+        return `${fromColumn} < ${s()}`;
       case 'ge':
-        return `${toColumn} > ${s}`;
+        return `${toColumn} > ${s()}`;
       case 'le':
-        return `${fromColumn} < ${e}`;
+        return `${fromColumn} < ${e()}`;
       case 'sa':
-        return `${fromColumn} >= ${e}`;
+        return `${fromColumn} >= ${e()}`;
       case 'eb':
-        return `${toColumn} <= ${s}`;
+        return `${toColumn} <= ${s()}`;
       case 'ap':
-        return `(${fromColumn} < ${e} AND ${toColumn} > ${s})`;
+        return `(${fromColumn} < ${e()} AND ${toColumn} > ${s()})`;
     }
   });
 }

@@ -70,6 +70,12 @@ describe.each(BACKENDS)('Consent over the ledger, through FHIR (%s)', (backend) 
 
     const mine = await fhir(net.a.baseUrl, patientToken, 'GET', `Consent?patient=Patient/${patientId}&status=active`);
     expect(mine.body!.total).toBe(1);
+    const year = new Date().getUTCFullYear();
+    for (const [query, total] of [[`date=ge${year - 1}`, 1], [`date=lt${year - 1}`, 0], [`_lastUpdated=gt${year + 1}`, 0], [`period=ap${year}`, 1], [`period=sa${year + 5}`, 0]] as const) {
+      const res = await fhir(net.a.baseUrl, patientToken, 'GET', `Consent?patient=Patient/${patientId}&${query}`);
+      expect(res.status, `${query}: ${res.text}`).toBe(200);
+      expect(res.body!.total, query).toBe(total);
+    }
   });
 
   it('DELETE revokes: the Consent turns inactive, history keeps both versions, and If-Match guards updates', async () => {
