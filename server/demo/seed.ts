@@ -8,6 +8,11 @@ const DAY = 86_400_000;
 /** Seeds the demo network once (a restart keeps everything): people, Mara's grant to Dr. Ryu, and her records. */
 export async function seedDemo(a: HospitalNode, b: HospitalNode, log: (m: string) => void): Promise<boolean> {
   if (await a.users.find('admin-a')) return false;
+  // each hospital knows both organizations, so grants to an organization resolve to a local resource
+  for (const node of [a, b]) {
+    await node.store.put('Organization', { resourceType: 'Organization', active: true, identifier: [{ system: 'urn:consentry:msp', value: 'HospitalAMSP' }], name: 'Hospital A (radiation oncology)' }, { id: 'HospitalAMSP' });
+    await node.store.put('Organization', { resourceType: 'Organization', active: true, identifier: [{ system: 'urn:consentry:msp', value: 'HospitalBMSP' }], name: 'Hospital B' }, { id: 'HospitalBMSP' });
+  }
   for (const [node, accounts] of [[a, DEMO_ACCOUNTS.HospitalAMSP], [b, DEMO_ACCOUNTS.HospitalBMSP]] as const) {
     for (const admin of accounts.admins) await node.enrollment.enrollAdmin(admin.username, admin.password, admin.displayName);
     for (const p of accounts.practitioners) await node.enrollment.enrollPractitioner({ ...p, emergency: 'emergency' in p ? p.emergency : false });
