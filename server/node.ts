@@ -21,6 +21,7 @@ import { binaryRoutes } from './repositories/binary-routes.js';
 import { DocumentReferenceRepository } from './repositories/document-repository.js';
 import { KeyHolders } from './repositories/key-holders.js';
 import { settle } from './repositories/ledger-read.js';
+import { sweepOrphanBlobs } from './repositories/orphan-sweep.js';
 import { ResourceStore } from './repositories/resource-store.js';
 import { Enrollment } from './membership/enroll.js';
 import { membershipRepositories } from './repositories/membership-repository.js';
@@ -113,6 +114,10 @@ export async function startHospitalNode(opts: HospitalNodeOptions): Promise<Hosp
     log: opts.log,
   });
   server.on('request', app);
+  const sweeper = setInterval(() => {
+    sweepOrphanBlobs(db, documents).catch((err) => (opts.log ?? console.error)(`orphan sweep failed: ${err instanceof Error ? err.message : err}`));
+  }, 3600_000);
+  sweeper.unref();
   return {
     url: `http://localhost:${port}`,
     baseUrl,
@@ -128,6 +133,7 @@ export async function startHospitalNode(opts: HospitalNodeOptions): Promise<Hosp
     enrollment,
     tokenFor: (username, scope) => tokens.issue({ sub: username, scope }),
     async stop() {
+      clearInterval(sweeper);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await ledger.close();

@@ -1,6 +1,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import { sweepOrphanBlobs } from '../../server/repositories/orphan-sweep.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, fhir, startTestNetwork, type TestNetwork } from '../support/network.js';
 import { consentBody, documentBody, enrollSeedPeople } from '../support/seed-scenario.js';
@@ -73,6 +75,25 @@ describe.each(BACKENDS)('seed scenario, first half, through FHIR only (%s)', (ba
     expect((await fhir(net.a.baseUrl, people.tokens.patient, 'DELETE', `Consent/${grant.body!.id}`)).status).toBe(200);
     expect((await fhir(net.a.baseUrl, people.tokens.park, 'GET', `DocumentReference/${docs['lab-results'].id}`)).status).toBe(404);
     expect((await fhir(net.a.baseUrl, people.tokens.park, 'GET', `DocumentReference?subject=Patient/${people.patientId}`)).body!.total).toBe(0);
+  });
+
+  it('a ledger write that fails leaves no blob behind, and the sweep removes what a crash left', async () => {
+    const blobRoot = path.join(net.dataDir, 'blobs');
+    const contents = () => fs.readdirSync(blobRoot, { recursive: true }).map(String).filter((f) => f.endsWith('content')).sort();
+    const before = contents();
+    // passes the server's checks, refused by the chaincode (nothing to supersede) after the blob was stored
+    const body = { ...documentBody(people.patientId, 'lab-results', '11502-2', { data: Buffer.from('orphan?'), contentType: 'text/plain' }), relatesTo: [{ code: 'replaces', target: { reference: 'DocumentReference/does-not-exist' } }] };
+    const res = await fhir(net.a.baseUrl, people.tokens.ryu, 'POST', 'DocumentReference', body);
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(contents()).toEqual(before);
+
+    // a crash between blob and ledger write: the blob exists, no ledger document references it
+    const crashed = await net.a.documents.storeDocument({ patient: people.pseudonym, documentId: 'crashed-upload', content: Readable.from([Buffer.from('left behind')]), recipients: [{ id: people.pseudonym, publicJwk: (await net.a.users.find('mara'))!.encryption_public_jwk }] });
+    const swept = await sweepOrphanBlobs(net.a.db, net.a.documents, 0);
+    expect(swept.removed).toEqual([crashed.blobKey]);
+    expect(contents()).toEqual(before);
+    const lab = await fetch(`${net.a.baseUrl}/Binary/${docs['lab-results'].id}`, { headers: { authorization: `Bearer ${people.tokens.patient}` } });
+    expect(lab.status).toBe(200);
   });
 
   it('one byte flipped in a stored blob: Binary answers a 5xx OperationOutcome about integrity, never the bytes', async () => {
