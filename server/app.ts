@@ -1,6 +1,5 @@
 import express from 'express';
 import { authenticate } from './auth/authenticate.js';
-import type { TokenService } from './auth/tokens.js';
 import { capabilityStatement } from './fhir/capability.js';
 import { errorHandler } from './fhir/http/errors.js';
 import { negotiate } from './fhir/http/negotiate.js';
@@ -11,13 +10,18 @@ import { fhirRouter } from './fhir/router.js';
 import type { LedgerProjection } from './ledger/projection.js';
 import type { Users } from './membership/users.js';
 import type { SubmitLedgerBatch } from './fhir/bundle-processor.js';
+import type { LedgerUser } from './ledger/identity.js';
+import type { SmartServer } from './smart/index.js';
 
 export interface AppDeps {
   baseUrl: string;
   mspId: string;
   registry: RepositoryRegistry;
-  tokens: TokenService;
+  /** the SMART authorization server: discovery, OAuth endpoints, pages, token verification, CORS */
+  smart: SmartServer;
   users: Users;
+  /** the hospital's own ledger identity (backend-service callers read under it) */
+  serviceUser: LedgerUser;
   projection: LedgerProjection;
   submitBatch: SubmitLedgerBatch;
   /** CapabilityStatement entries for the extra routes */
@@ -45,12 +49,17 @@ export function createApp(deps: AppDeps): express.Express {
     }
   });
 
+  deps.smart.mount(app);
+  app.use('/fhir', deps.smart.fhirCors);
+
   const fhir = express.Router();
   fhir.use(negotiate);
   fhir.get('/metadata', (_req, res) => {
-    res.type(FHIR_JSON).send(JSON.stringify(capabilityStatement(deps.registry, { baseUrl: deps.baseUrl, software: 'Consentry', version: '0.1.0', extraResources: deps.extraCapabilities })));
+    const statement = capabilityStatement(deps.registry, { baseUrl: deps.baseUrl, software: 'Consentry', version: '0.1.0', extraResources: deps.extraCapabilities });
+    for (const rest of statement.rest) rest.security = deps.smart.capabilitySecurity;
+    res.type(FHIR_JSON).send(JSON.stringify(statement));
   });
-  fhir.use(authenticate(deps.tokens, deps.users, { baseUrl: deps.baseUrl, mspId: deps.mspId }));
+  fhir.use(authenticate(deps.smart.verifier, deps.users, { baseUrl: deps.baseUrl, mspId: deps.mspId, serviceUser: () => deps.serviceUser }));
   deps.extraRoutes?.(fhir);
   fhir.use(fhirRouter(deps.registry, { submitBatch: deps.submitBatch }));
   fhir.use((req, _res, next) => next(new FhirError(404, 'not-found', `no FHIR interaction at ${req.method} ${req.path}`)));

@@ -15,13 +15,16 @@ async function main() {
   const port = Number(process.env.PORT || 8080);
   const base = (p: number) => `http://localhost:${p}/fhir`;
   const log = (m: string) => console.log(m);
-  const common = { dataDir, ledger, sharedPeer, blobStore, log: (m: string) => console.error(m) };
+  // the demo network: apps register themselves, and they (and their jwks_uri) live on localhost
+  const smart = { openRegistration: process.env.SMART_OPEN_REGISTRATION !== 'false', allowPrivateFetch: process.env.SMART_ALLOW_PRIVATE_FETCH !== 'false' };
+  const common = { dataDir, ledger, sharedPeer, blobStore, smart, log: (m: string) => console.error(m) };
   const a = await startHospitalNode({ ...common, name: 'hospitala', mspId: 'HospitalAMSP', port, hospitals: { HospitalBMSP: base(port + 1) } });
   const b = await startHospitalNode({ ...common, name: 'hospitalb', mspId: 'HospitalBMSP', port: port + 1, hospitals: { HospitalAMSP: base(port) } });
   await seedDemo(a, b, log);
   for (const node of [a, b]) log(`${node.mspId}: ${node.baseUrl}  (ledger height ${node.ledger.client.projection.height()})`);
   if (sharedPeer) log(`embedded peer: ${sharedPeer.endpoint}; data in ${dataDir}`);
   log('demo accounts: see README.md; tokens: npm run token -- --hospital A --user mara');
+  for (const node of [a, b]) log(`${node.mspId} SMART: ${node.smart.urls.smartConfiguration}  EHR page: ${node.smart.urls.ehr}`);
   const nodes: HospitalNode[] = [b, a];
   const shutdown = async () => {
     for (const node of nodes) await node.stop();

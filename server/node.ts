@@ -26,6 +26,7 @@ import { ResourceStore } from './repositories/resource-store.js';
 import { Enrollment } from './membership/enroll.js';
 import { membershipRepositories } from './repositories/membership-repository.js';
 import { AuditEventRepository } from './repositories/audit-event-repository.js';
+import { createSmartServer, type SmartOptions, type SmartServer } from './smart/index.js';
 
 export interface HospitalNodeOptions {
   /** folder name under dataDir, e.g. "hospitala" */
@@ -47,6 +48,8 @@ export interface HospitalNodeOptions {
   listenHost?: string;
   /** other hospitals' FHIR bases by MSP id */
   hospitals?: Record<string, string>;
+  /** the SMART authorization server (registration open or behind an initial access token) */
+  smart?: SmartOptions;
   log?: (msg: string) => void;
 }
 
@@ -63,6 +66,8 @@ export interface HospitalNode {
   documents: DocumentStore;
   hospitals: HospitalDirectory;
   enrollment: Enrollment;
+  /** the SMART App Launch authorization server: verifyAccessToken, urls, launches, provider */
+  smart: SmartServer;
   /** a bearer token for one of this hospital's users (what `npm run token` prints) */
   tokenFor(username: string, scope?: string): Promise<string>;
   stop(): Promise<void>;
@@ -82,7 +87,8 @@ export async function startHospitalNode(opts: HospitalNodeOptions): Promise<Hosp
   const baseUrl = opts.baseUrl ?? `http://localhost:${port}/fhir`;
   fs.mkdirSync(nodeDir, { recursive: true });
   fs.writeFileSync(path.join(nodeDir, 'node.json'), JSON.stringify({ mspId: opts.mspId, baseUrl }, null, 2));
-  const tokens = new TokenService(await loadOrCreateSigningKey(path.join(nodeDir, 'keys')), baseUrl);
+  const signingKey = await loadOrCreateSigningKey(path.join(nodeDir, 'keys'));
+  const tokens = new TokenService(signingKey, baseUrl);
   const users = new Users(db, hospitalCa(opts.mspId, ledger, opts.ca));
   const patients = new PatientDirectory(db);
   const store = new ResourceStore(db);
@@ -98,11 +104,13 @@ export async function startHospitalNode(opts: HospitalNodeOptions): Promise<Hosp
     .register(documentRefs)
     .register(new AuditEventRepository(db, ledger.client.projection, patients, hospitals));
   for (const repo of membershipRepositories({ db, store, projection: ledger.client.projection })) registry.register(repo);
+  const smart = await createSmartServer({ db, users, ledger: ledger.client, fhirBase: baseUrl, keysDir: path.join(nodeDir, 'keys'), accessKey: signingKey, options: opts.smart, log: opts.log });
   const app = createApp({
     baseUrl,
     mspId: opts.mspId,
     registry,
-    tokens,
+    smart,
+    serviceUser: admin,
     users,
     projection: ledger.client.projection,
     submitBatch: async (ctx, ops) => {
@@ -131,9 +139,11 @@ export async function startHospitalNode(opts: HospitalNodeOptions): Promise<Hosp
     documents,
     hospitals,
     enrollment,
+    smart,
     tokenFor: (username, scope) => tokens.issue({ sub: username, scope }),
     async stop() {
       clearInterval(sweeper);
+      await smart.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await ledger.close();
