@@ -86,6 +86,13 @@ describe('two processes of one hospital', () => {
     const ryuToken = await inProcess.tokenFor('ryu');
     const inBase = inProcess.baseUrl.replace('http://hospital-a.test', inProcess.url);
 
+    // the child follows the same blocks on its own; let it see the enrollments before using them there
+    const target = inProcess.ledger.client.projection.height();
+    for (let i = 0; i < 100; i++) {
+      const health = (await (await fetch(childBase.replace(/\/fhir$/, '/health'))).json()) as { replicaHeight?: number };
+      if ((health.replicaHeight ?? 0) >= target) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const consent = await fhir(childBase, maraToken, 'POST', 'Consent', consentBody(patient.patientId, 'Practitioner/ryu', ['lab-results'], ['access', 'correct']));
     expect(consent.status, consent.text).toBe(201);
     const viaInProcess = await fhir(inBase, ryuToken, 'GET', `Consent/${consent.body!.id}`);
