@@ -10,6 +10,15 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+/** A non-negative integer setting from the environment, or undefined (the peer's default). */
+function optionalInt(name: string, min: number): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) fail(`${name} must be an integer ≥ ${min}, got "${raw}"`);
+  return value;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { data: { type: 'string', default: './data' } }, allowPositionals: false });
   const port = Number(process.env.PEER_PORT ?? 7051);
@@ -17,6 +26,8 @@ async function main(): Promise<void> {
   const certFile = process.env.PEER_TLS_CERT;
   const keyFile = process.env.PEER_TLS_KEY;
   if (Boolean(certFile) !== Boolean(keyFile)) fail('set both PEER_TLS_CERT and PEER_TLS_KEY, or neither');
+  const blockMaxTx = optionalInt('PEER_BLOCK_MAX_TX', 1);
+  const blockTimeoutMs = optionalInt('PEER_BLOCK_TIMEOUT_MS', 0);
   const tls = certFile && keyFile ? { certPem: readFileSync(certFile, 'utf8'), keyPem: readFileSync(keyFile, 'utf8') } : undefined;
 
   const peer = await startDevPeer({
@@ -24,6 +35,8 @@ async function main(): Promise<void> {
     host: process.env.PEER_HOST ?? '127.0.0.1',
     port,
     tls,
+    blockMaxTx,
+    blockTimeoutMs,
   });
   process.stdout.write(
     `${JSON.stringify({

@@ -2,8 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export interface DevPeerAnnouncement {
   endpoint: string;
@@ -32,11 +33,25 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Runs `devpeer/main.ts` as its own process (as `npm run devpeer` does) and waits for its announcement line. */
-export async function spawnDevPeer(opts: { dataDir: string; port?: number; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<DevPeerProcess> {
+/** tsx's loader as resolved from the repository root, so the child does not depend on its working directory. */
+const TSX_LOADER = pathToFileURL(createRequire(path.join(ROOT, 'package.json')).resolve('tsx')).href;
+
+/**
+ * Runs `devpeer/main.ts` as its own process (as `npm run devpeer` does) and waits for its announcement line.
+ * The child is node itself with tsx as a loader (not the tsx CLI, which would be a wrapper process), so
+ * `stop('SIGKILL')` and `child.kill()` reach the peer.
+ */
+export async function spawnDevPeer(opts: {
+  dataDir: string;
+  port?: number;
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+  /** extra node options for the child, e.g. ['--cpu-prof'] */
+  nodeArgs?: string[];
+}): Promise<DevPeerProcess> {
   const port = opts.port ?? (await freePort());
-  const tsx = path.join(ROOT, 'node_modules', '.bin', 'tsx');
-  const child = spawn(tsx, [path.join(ROOT, 'devpeer', 'main.ts'), '--data', opts.dataDir], {
+  const args = [...(opts.nodeArgs ?? []), '--import', TSX_LOADER, path.join(ROOT, 'devpeer', 'main.ts'), '--data', opts.dataDir];
+  const child = spawn(process.execPath, args, {
     env: { ...process.env, PEER_PORT: String(port), ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

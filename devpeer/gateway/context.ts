@@ -50,6 +50,18 @@ export function decodeRequestFields<T>(decodeFields: () => T): T {
   }
 }
 
+function requester(ctx: GatewayContext, channelId: string, identity: Uint8Array): ValidatedIdentity {
+  try {
+    return ctx.msp.validate(identity);
+  } catch (err) {
+    throw new RpcError(Code.PERMISSION_DENIED, `access denied: channel [${channelId}]: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+function badRequestSignature(channelId: string, validated: ValidatedIdentity): RpcError {
+  return new RpcError(Code.PERMISSION_DENIED, `access denied: channel [${channelId}] creator org [${validated.mspId}]: the signature over the request is not valid`);
+}
+
 /** Checks a signed request (commit status, chaincode events) the way the gateway's ACL check does. */
 export function authorizeSignedRequest(
   ctx: GatewayContext,
@@ -58,14 +70,20 @@ export function authorizeSignedRequest(
   request: Uint8Array,
   signature: Uint8Array,
 ): ValidatedIdentity {
-  let validated: ValidatedIdentity;
-  try {
-    validated = ctx.msp.validate(identity);
-  } catch (err) {
-    throw new RpcError(Code.PERMISSION_DENIED, `access denied: channel [${channelId}]: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  if (!ctx.msp.verify(validated, request, signature)) {
-    throw new RpcError(Code.PERMISSION_DENIED, `access denied: channel [${channelId}] creator org [${validated.mspId}]: the signature over the request is not valid`);
-  }
+  const validated = requester(ctx, channelId, identity);
+  if (!ctx.msp.verify(validated, request, signature)) throw badRequestSignature(channelId, validated);
+  return validated;
+}
+
+/** authorizeSignedRequest with the signature verified on the thread pool. */
+export async function authorizeSignedRequestAsync(
+  ctx: GatewayContext,
+  channelId: string,
+  identity: Uint8Array,
+  request: Uint8Array,
+  signature: Uint8Array,
+): Promise<ValidatedIdentity> {
+  const validated = requester(ctx, channelId, identity);
+  if (!(await ctx.msp.verifyAsync(validated, request, signature))) throw badRequestSignature(channelId, validated);
   return validated;
 }

@@ -4,12 +4,15 @@
 // for the next request. Failures are reported as DeliverResponse statuses, as Fabric does.
 import type { ServerDuplexStream, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { common, orderer, peer } from '@hyperledger/fabric-protos';
+import type { CommittedChaincodeEvent } from '../ledger/types.js';
 import { describeBlock } from './blockevents.js';
 import type { GatewayContext } from './context.js';
 import { decode } from './decode.js';
 
 type Status = common.StatusMap[keyof common.StatusMap];
 type Kind = 'block' | 'filtered' | 'private';
+
+const VALID = peer.TxValidationCode.VALID;
 
 interface Serializable {
   serializeBinary(): Uint8Array;
@@ -71,13 +74,40 @@ function varint(n: number): Buffer {
   return Buffer.from(out);
 }
 
-function filteredResponse(ctx: GatewayContext, blockBytes: Uint8Array): peer.DeliverResponse {
-  const { number, transactions } = describeBlock(blockBytes);
+interface FilteredTx {
+  txId: string;
+  /** common.HeaderType */
+  type: number;
+  validationCode: number;
+  event?: Omit<CommittedChaincodeEvent, 'payload'>;
+}
+
+/** The event as filtered blocks carry it (as describeBlock reads it): only when fully named. */
+function namedEvent(event: CommittedChaincodeEvent | undefined): FilteredTx['event'] {
+  return event?.chaincodeId && event.txId && event.eventName ? event : undefined;
+}
+
+/**
+ * The block's transactions as a filtered block shows them. A recently committed block of only VALID
+ * transactions (endorser transactions whose events the commit reported) needs no re-read; any other
+ * block is read back, since invalid transactions' events and header types are not kept.
+ */
+function filteredTransactions(ctx: GatewayContext, blockNumber: number): FilteredTx[] {
+  const recent = ctx.notifier.recentBlock(blockNumber);
+  if (recent?.every((tx) => tx.validationCode === VALID)) {
+    return recent.map((tx) => ({ txId: tx.txId, validationCode: VALID, type: common.HeaderType.ENDORSER_TRANSACTION, event: namedEvent(tx.event) }));
+  }
+  const bytes = ctx.ledger.getBlock(blockNumber);
+  if (!bytes) throw new DeliverFailure(common.Status.INTERNAL_SERVER_ERROR, `block ${blockNumber} is missing`);
+  return describeBlock(bytes).transactions;
+}
+
+function filteredResponse(ctx: GatewayContext, blockNumber: number): peer.DeliverResponse {
   const filtered = new peer.FilteredBlock();
   filtered.setChannelId(ctx.channel);
-  filtered.setNumber(number);
+  filtered.setNumber(blockNumber);
   filtered.setFilteredTransactionsList(
-    transactions.map((tx) => {
+    filteredTransactions(ctx, blockNumber).map((tx) => {
       const ftx = new peer.FilteredTransaction();
       ftx.setTxid(tx.txId);
       ftx.setType(tx.type as common.HeaderTypeMap[keyof common.HeaderTypeMap]);
@@ -171,9 +201,13 @@ async function serve(ctx: GatewayContext, call: ServerDuplexStream<Buffer, Seria
             wake = undefined;
           }
           if (call.cancelled || ctx.closing()) return;
-          const bytes = ctx.ledger.getBlock(n);
-          if (!bytes) throw new DeliverFailure(common.Status.INTERNAL_SERVER_ERROR, `block ${n} is missing`);
-          call.write(kind === 'filtered' ? filteredResponse(ctx, bytes) : rawBlockResponse(kind, bytes));
+          if (kind === 'filtered') {
+            call.write(filteredResponse(ctx, n));
+          } else {
+            const bytes = ctx.ledger.getBlock(n);
+            if (!bytes) throw new DeliverFailure(common.Status.INTERNAL_SERVER_ERROR, `block ${n} is missing`);
+            call.write(rawBlockResponse(kind, bytes));
+          }
         }
       } catch (err) {
         if (!(err instanceof DeliverFailure)) throw err;

@@ -9,17 +9,25 @@ import type { Endorsers } from './envelope.js';
 
 const REMEMBERED = 20_000;
 
-function pairKey(endorser: Uint8Array, signature: Uint8Array): string {
-  return `${key(endorser)}:${key(signature)}`;
+function key(bytes: Uint8Array): string {
+  return view(bytes).toString('base64');
 }
 
-function key(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('base64');
+/** A Buffer over the same memory (no copy). */
+function view(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** What this peer signed for a transaction, as strings (cheap to keep: no buffers for the GC to track). */
+interface Issued {
+  /** base64 sha256 of the proposal response payload that was signed */
+  prpHash: string;
+  endorsements: { signer: Signer; signature: string }[];
 }
 
 export class PeerEndorsers implements Endorsers {
   private readonly byIdentity = new Map<string, ValidatedIdentity>();
-  private readonly issuedByTx = new Map<string, { prpHash: string; signatures: Set<string> }>();
+  private readonly issuedByTx = new Map<string, Issued>();
 
   constructor(
     readonly signers: Map<string, Signer>,
@@ -37,26 +45,30 @@ export class PeerEndorsers implements Endorsers {
   }
 
   /** Signs the proposal response payload as each of `orgs` and remembers the result. */
-  endorse(txId: string, prpBytes: Uint8Array, orgs: string[]): peer.Endorsement[] {
-    const endorsements = orgs.map((org) => {
-      const signer = this.signers.get(org);
-      if (!signer) throw new Error(`no endorser for ${org}`);
-      return endorse(prpBytes, signer);
-    });
+  async endorse(txId: string, prpBytes: Uint8Array, orgs: string[]): Promise<peer.Endorsement[]> {
+    const endorsements = await Promise.all(
+      orgs.map((org) => {
+        const signer = this.signers.get(org);
+        if (!signer) throw new Error(`no endorser for ${org}`);
+        return endorse(prpBytes, signer);
+      }),
+    );
     if (this.issuedByTx.size >= REMEMBERED) {
       const oldest = this.issuedByTx.keys().next().value;
       if (oldest !== undefined) this.issuedByTx.delete(oldest);
     }
     this.issuedByTx.set(txId, {
       prpHash: crypto.createHash('sha256').update(prpBytes).digest('base64'),
-      signatures: new Set(endorsements.map((e) => pairKey(e.getEndorser_asU8(), e.getSignature_asU8()))),
+      endorsements: endorsements.map((e, i) => ({ signer: this.signers.get(orgs[i])!, signature: key(e.getSignature_asU8()) })),
     });
     return endorsements;
   }
 
   issued(txId: string, prpBytes: Uint8Array, endorser: Uint8Array, signature: Uint8Array): boolean {
     const issued = this.issuedByTx.get(txId);
-    if (!issued || !issued.signatures.has(pairKey(endorser, signature))) return false;
-    return issued.prpHash === crypto.createHash('sha256').update(prpBytes).digest('base64');
+    if (!issued) return false;
+    const sig = key(signature);
+    const match = issued.endorsements.some((e) => e.signature === sig && view(e.signer.identity).equals(endorser));
+    return match && issued.prpHash === crypto.createHash('sha256').update(prpBytes).digest('base64');
   }
 }

@@ -42,11 +42,11 @@ function parse<T>(fn: () => T): T {
   }
 }
 
-/** `envelope` is the serialized common.Envelope exactly as submitted. */
-export function checkEnvelope(
+/** `envelope` is the serialized common.Envelope exactly as submitted (and unchanged until this settles). */
+export async function checkEnvelope(
   envelope: Uint8Array,
   opts: { channel: string; chaincode: string; maxBytes: number; msp: MspRegistry; endorsers: Endorsers },
-): CheckedEnvelope {
+): Promise<CheckedEnvelope> {
   if (envelope.length > opts.maxBytes) {
     throw bad(`message payload is ${envelope.length} bytes and exceeds maximum allowed ${opts.maxBytes} bytes`);
   }
@@ -72,7 +72,7 @@ export function checkEnvelope(
       `implicit policy evaluation failed - the creator is not a member of any organization of channel ${opts.channel} (${err instanceof Error ? err.message : String(err)})`,
     );
   }
-  if (!opts.msp.verify(creator, payloadBytes, signature)) {
+  if (!(await opts.msp.verifyAsync(creator, payloadBytes, signature))) {
     throw new EnvelopeRejected('FORBIDDEN', `implicit policy evaluation failed - the creator's signature over the transaction envelope is not valid`);
   }
 
@@ -102,7 +102,7 @@ export function checkEnvelope(
     const [endorserBytes, endorsementSignature] = parse(() => decodePair(endorsementBytes, 'Endorsement'));
     if (opts.endorsers.issued(txId, prpBytes, endorserBytes, endorsementSignature)) continue;
     const endorser = opts.endorsers.endorser(endorserBytes);
-    if (!endorser || !opts.msp.verify(endorser, Buffer.concat([prpBytes, endorserBytes]), endorsementSignature)) {
+    if (!endorser || !(await opts.msp.verifyAsync(endorser, Buffer.concat([prpBytes, endorserBytes]), endorsementSignature))) {
       throw bad('endorsement policy failure: an endorsement is not a valid signature of a peer of this channel');
     }
   }

@@ -15,18 +15,23 @@ export class CommitNotifier {
   private readonly waiters = new Map<string, Set<(status: TxStatus) => void>>();
   private readonly listeners = new Set<() => void>();
   private readonly recent = new Map<number, CommittedTransaction[]>();
-  private readonly recentStatus = new Map<string, TxStatus>();
+  /** txId → blockNumber × 256 + validation code (a number, not an object per transaction) */
+  private readonly recentStatus = new Map<string, number>();
   private failure: Error | undefined;
   private readonly failureListeners = new Set<(err: Error) => void>();
 
   constructor(private readonly ledger: Ledger) {}
 
   blockCommitted(block: CommittedBlock): void {
-    this.recent.set(block.number, block.transactions);
+    // Cached event payloads are copied out of the envelopes they point into, which can then be collected.
+    this.recent.set(
+      block.number,
+      block.transactions.map((tx) => (tx.event ? { ...tx, event: { ...tx.event, payload: Uint8Array.from(tx.event.payload) } } : tx)),
+    );
     this.recent.delete(block.number - RECENT_BLOCKS);
     for (const tx of block.transactions) {
       if (!this.recentStatus.has(tx.txId)) {
-        this.recentStatus.set(tx.txId, { code: tx.validationCode, blockNumber: block.number });
+        this.recentStatus.set(tx.txId, block.number * 256 + tx.validationCode);
         if (this.recentStatus.size > RECENT_STATUSES) this.recentStatus.delete(this.recentStatus.keys().next().value as string);
       }
       const waiting = this.waiters.get(tx.txId);
@@ -59,7 +64,7 @@ export class CommitNotifier {
     return new Promise<TxStatus>((resolve, reject) => {
       if (this.failure) return reject(this.failure);
       const recent = this.recentStatus.get(txId);
-      if (recent) return resolve(recent);
+      if (recent !== undefined) return resolve({ code: recent % 256, blockNumber: Math.floor(recent / 256) });
       const stored = this.ledger.hasTransaction(txId) ? this.ledger.getTransaction(txId) : undefined;
       if (stored) return resolve({ code: stored.validationCode, blockNumber: stored.blockNum });
       let waiting = this.waiters.get(txId);

@@ -127,8 +127,11 @@ function mspIdOf(creator: Uint8Array): string {
   }
 }
 
-/** UnpackedProposal.Validate: the checks a Fabric endorser makes before simulating. */
-export function validateProposal(up: UnpackedProposal, msp: MspRegistry): ValidatedIdentity {
+/**
+ * UnpackedProposal.Validate: the checks a Fabric endorser makes before simulating. The signature is verified
+ * on the thread pool; a bad one rejects with the ProposalError Fabric words.
+ */
+export async function validateProposal(up: UnpackedProposal, msp: MspRegistry): Promise<ValidatedIdentity> {
   if (up.headerType !== common.HeaderType.ENDORSER_TRANSACTION) throw new ProposalError(`invalid header type ${headerTypeName(up.headerType)}`);
   if (up.epoch !== 0) throw new ProposalError('epoch is non-zero');
   if (up.nonce.length === 0) throw new ProposalError('nonce is empty');
@@ -137,7 +140,7 @@ export function validateProposal(up: UnpackedProposal, msp: MspRegistry): Valida
   if (up.txId !== expected) throw new ProposalError(`incorrectly computed txid '${up.txId}' -- expected '${expected}'`);
   if (up.signature.length === 0) throw new ProposalError('empty signature bytes');
   const identity = authenticate(msp, up.channelId, up.creator);
-  if (!msp.verify(identity, up.proposalBytes, up.signature)) {
+  if (!(await msp.verifyAsync(identity, up.proposalBytes, up.signature))) {
     throw new ProposalError(
       `access denied: channel [${up.channelId}] creator org [${identity.mspId}] (the creator's signature over the proposal is not valid)`,
     );

@@ -1,10 +1,10 @@
 // Evaluate and Endorse: decode the request, route it (channel, chaincode, organizations), let the
 // peer validate and simulate the proposal, and map failures to the Fabric gateway's codes and details.
 import { msp as mspProtos } from '@hyperledger/fabric-protos';
-import { encodeResponse, isError, type Simulation } from '../runtime/endorser.js';
+import { isError, responseFields, type Simulation } from '../runtime/endorser.js';
 import { bytesField, message } from '../runtime/protoenc.js';
 import { invokeQscc, QSCC } from '../runtime/qscc.js';
-import { prepareTransaction } from '../runtime/transaction.js';
+import { preparedTransactionFields } from '../runtime/transaction.js';
 import { decodeRequestFields, requireChannel, type GatewayContext } from './context.js';
 import { DecodeError } from './decode.js';
 import { Code, RpcError, type ErrorDetail } from './errors.js';
@@ -35,9 +35,9 @@ function defaultOrg(ctx: GatewayContext, up: UnpackedProposal): string {
 }
 
 /** What the endorsing peer does before simulating; throws the message its ProposalResponse would carry. */
-function preProcess(ctx: GatewayContext, up: UnpackedProposal): void {
+async function preProcess(ctx: GatewayContext, up: UnpackedProposal): Promise<void> {
   try {
-    validateProposal(up, ctx.msp);
+    await validateProposal(up, ctx.msp);
   } catch (err) {
     if (err instanceof ProposalError) throw new ProposalError(`error validating proposal: ${err.message}`);
     throw err;
@@ -78,7 +78,7 @@ export async function evaluate(ctx: GatewayContext, bytes: Uint8Array): Promise<
   }
 
   try {
-    preProcess(ctx, up);
+    await preProcess(ctx, up);
   } catch (err) {
     if (!(err instanceof ProposalError)) throw err;
     throw new RpcError(Code.FAILED_PRECONDITION, `evaluate call to endorser returned error: ${err.message}`, [detail(ctx, org, err.message)]);
@@ -90,7 +90,7 @@ export async function evaluate(ctx: GatewayContext, bytes: Uint8Array): Promise<
     throw new RpcError(Code.UNKNOWN, `evaluate call to endorser returned error: ${message}`, [detail(ctx, org, message)]);
   }
   // gateway.EvaluateResponse{result: peer.Response}
-  return new Encoded(message(bytesField(1, encodeResponse(response))));
+  return new Encoded(message(bytesField(1, responseFields(response))));
 }
 
 export async function endorse(ctx: GatewayContext, bytes: Uint8Array): Promise<Encoded> {
@@ -131,7 +131,7 @@ export async function endorse(ctx: GatewayContext, bytes: Uint8Array): Promise<E
     new RpcError(Code.ABORTED, failure, orgs.map((org) => detail(ctx, org, message)));
 
   try {
-    preProcess(ctx, up);
+    await preProcess(ctx, up);
   } catch (err) {
     if (err instanceof ProposalError) throw fail(err.message);
     throw err;
@@ -140,7 +140,7 @@ export async function endorse(ctx: GatewayContext, bytes: Uint8Array): Promise<E
   if (isError(sim.response)) throw fail(chaincodeFailure(sim));
 
   const prpBytes = ctx.endorser.proposalResponsePayload(up.proposalHash, sim);
-  const endorsements = ctx.endorsers.endorse(up.txId, prpBytes, orgs);
+  const endorsements = await ctx.endorsers.endorse(up.txId, prpBytes, orgs);
   // gateway.EndorseResponse{prepared_transaction: common.Envelope}
-  return new Encoded(message(bytesField(1, prepareTransaction(up, prpBytes, endorsements))));
+  return new Encoded(message(bytesField(1, preparedTransactionFields(up, prpBytes, endorsements))));
 }

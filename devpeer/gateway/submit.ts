@@ -1,6 +1,6 @@
 // Submit and CommitStatus.
 import { OrdererUnavailableError } from '../orderer/orderer.js';
-import { authorizeSignedRequest, decodeRequestFields, requireChannel, type GatewayContext } from './context.js';
+import { authorizeSignedRequestAsync, decodeRequestFields, requireChannel, type GatewayContext } from './context.js';
 import { checkEnvelope, EnvelopeRejected } from './envelope.js';
 import { Code, RpcError } from './errors.js';
 import { decodeCommitStatusRequest, decodePair, decodeSubmitRequest, Encoded } from './messages.js';
@@ -14,7 +14,7 @@ export async function submit(ctx: GatewayContext, bytes: Uint8Array): Promise<En
   if (signature.length === 0) throw new RpcError(Code.INVALID_ARGUMENT, 'prepared transaction must be signed');
   requireChannel(ctx, request.channelId);
   try {
-    checkEnvelope(envelopeBytes, {
+    await checkEnvelope(envelopeBytes, {
       channel: ctx.channel,
       chaincode: ctx.chaincode,
       maxBytes: ctx.maxEnvelopeBytes,
@@ -46,7 +46,7 @@ export async function commitStatus(ctx: GatewayContext, bytes: Uint8Array, signa
   if (!request.channelId) throw new RpcError(Code.INVALID_ARGUMENT, 'no channel ID provided');
   if (!request.transactionId) throw new RpcError(Code.INVALID_ARGUMENT, 'transaction ID should not be empty');
   requireChannel(ctx, request.channelId);
-  authorizeSignedRequest(ctx, request.channelId, request.identity, requestBytes, signature);
+  await authorizeSignedRequestAsync(ctx, request.channelId, request.identity, requestBytes, signature);
 
   let status;
   try {

@@ -5,7 +5,8 @@ import crypto from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { msp } from '@hyperledger/fabric-protos';
 import { FABRIC_ATTRS_OID } from './ca.js';
-import { parseEcdsaSignature, splitSigned } from './der.js';
+import { certificateParts, type CertificateParts } from './certfields.js';
+import { isLowSP256Signature, splitSigned } from './der.js';
 
 export type MspErrorReason =
   | 'unknown-msp'
@@ -58,8 +59,6 @@ interface Organization {
 }
 
 const NODE_OUS = new Set(['client', 'peer', 'admin', 'orderer']);
-const P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
-const P256_HALF_ORDER = P256_ORDER >> 1n;
 
 function normalizeSerial(hex: string): string {
   return hex.toLowerCase().replace(/^0+(?=.)/, '');
@@ -101,12 +100,11 @@ function parseRevokedSerials(org: Organization, crlPem: string): Set<string> {
   return new Set(crl.entries.map((e) => normalizeSerial(e.serialNumber)));
 }
 
-function parseAttrs(cert: x509.X509Certificate): Record<string, string> {
-  const ext = cert.getExtension(FABRIC_ATTRS_OID);
-  if (!ext) return {};
+function parseAttrs(extensionValue: Uint8Array | undefined): Record<string, string> {
+  if (!extensionValue) return {};
   let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.from(ext.value).toString('utf8'));
+    parsed = JSON.parse(Buffer.from(extensionValue).toString('utf8'));
   } catch (err) {
     throw new MspError(`certificate attribute extension is not JSON: ${describe(err)}`, 'malformed');
   }
@@ -189,15 +187,18 @@ export class MspRegistry {
    * (s > n/2), which are otherwise mathematically valid malleated copies.
    */
   verify(identity: ValidatedIdentity, message: Uint8Array, derSignature: Uint8Array): boolean {
-    let s: bigint;
-    let r: bigint;
-    try {
-      ({ r, s } = parseEcdsaSignature(derSignature));
-    } catch {
-      return false;
-    }
-    if (r <= 0n || r >= P256_ORDER || s <= 0n || s > P256_HALF_ORDER) return false;
-    return crypto.verify('sha256', message, identity.publicKey, derSignature);
+    return isLowSP256Signature(derSignature) && crypto.verify('sha256', message, identity.publicKey, derSignature);
+  }
+
+  /**
+   * `verify` on libuv's thread pool: the ECDSA work (most of a request's CPU) leaves the event loop, so the
+   * peer keeps serving while it runs. `message` and `derSignature` must not change until it resolves.
+   */
+  verifyAsync(identity: ValidatedIdentity, message: Uint8Array, derSignature: Uint8Array): Promise<boolean> {
+    if (!isLowSP256Signature(derSignature)) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      crypto.verify('sha256', message, identity.publicKey, derSignature, (err, ok) => resolve(!err && ok));
+    });
   }
 
   private requireOrg(mspId: string): Organization {
@@ -213,17 +214,19 @@ export class MspRegistry {
   private verifyChain(mspId: string, certPem: string): ValidatedIdentity {
     const org = this.requireOrg(mspId);
     let cert: crypto.X509Certificate;
-    let parsed: x509.X509Certificate;
+    let parts: CertificateParts;
+    let subjectName: x509.Name;
     try {
       cert = new crypto.X509Certificate(certPem);
-      parsed = new x509.X509Certificate(certPem);
+      parts = certificateParts(cert.raw);
+      subjectName = new x509.Name(parts.subject);
     } catch (err) {
       throw new MspError(`malformed certificate for ${mspId}: ${describe(err)}`, 'malformed');
     }
-    const subject = parsed.subject;
+    const subject = subjectName.toString();
     if (!cert.checkIssued(org.caCert) || !cert.verify(org.caPublicKey)) {
       throw new MspError(
-        `certificate "${subject}" is not signed by the CA of ${mspId} (issuer "${parsed.issuer}")`,
+        `certificate "${subject}" is not signed by the CA of ${mspId} (issuer "${new x509.Name(parts.issuer).toString()}")`,
         'untrusted',
       );
     }
@@ -232,7 +235,7 @@ export class MspRegistry {
     if (publicKey.asymmetricKeyType !== 'ec' || publicKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
       throw new MspError(`certificate "${subject}" does not carry an ECDSA P-256 key`, 'unsupported');
     }
-    const ous = parsed.subjectName.getField('OU').filter((ou) => NODE_OUS.has(ou));
+    const ous = subjectName.getField('OU').filter((ou) => NODE_OUS.has(ou));
     if (ous.length !== 1) {
       throw new MspError(
         `certificate "${subject}" must have exactly one NodeOU (client, peer, admin or orderer), found ${ous.length}`,
@@ -244,7 +247,7 @@ export class MspRegistry {
       certPem,
       publicKey,
       subject,
-      attrs: parseAttrs(parsed),
+      attrs: parseAttrs(parts.extension(FABRIC_ATTRS_OID)),
       ou: ous[0],
       serialNumber: normalizeSerial(cert.serialNumber),
       notBefore: new Date(Date.parse(cert.validFrom)),

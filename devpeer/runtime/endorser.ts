@@ -2,7 +2,7 @@
 // state, wrap response, read-write set and event into a ProposalResponsePayload, and sign it per org.
 import { peer } from '@hyperledger/fabric-protos';
 import type { Ledger } from '../ledger/types.js';
-import { bytesField, message, varintField } from './protoenc.js';
+import { bytesField, encode, fields, message, varintField, type Node } from './protoenc.js';
 import { ERROR_THRESHOLD, type ChaincodeResponse, type ContractRuntime } from './chaincode.js';
 import type { Signer } from './signer.js';
 import { TxSimulator } from './simulator.js';
@@ -48,11 +48,11 @@ export class Endorser {
 
   /** ProposalResponsePayload{proposal_hash, extension: ChaincodeAction{results, events, response, chaincode_id}} */
   proposalResponsePayload(proposalHash: Uint8Array, sim: Simulation): Uint8Array {
-    const action = message(
+    const action = fields(
       bytesField(1, sim.results),
       bytesField(2, sim.events),
-      bytesField(3, encodeResponse(sim.response)),
-      bytesField(4, message(bytesField(2, this.chaincodeName), bytesField(3, this.chaincodeVersion))),
+      bytesField(3, responseFields(sim.response)),
+      bytesField(4, fields(bytesField(2, this.chaincodeName), bytesField(3, this.chaincodeVersion))),
     );
     return message(bytesField(1, proposalHash), bytesField(2, action));
   }
@@ -60,13 +60,18 @@ export class Endorser {
 
 /** peer.Response{status, message, payload} */
 export function encodeResponse(response: ChaincodeResponse): Buffer {
-  return message(varintField(1, response.status), bytesField(2, response.message), bytesField(3, response.payload));
+  return encode(responseFields(response));
+}
+
+/** encodeResponse's fields, to embed without encoding twice. */
+export function responseFields(response: ChaincodeResponse): Node {
+  return fields(varintField(1, response.status), bytesField(2, response.message), bytesField(3, response.payload));
 }
 
 /** An endorsement: the peer's identity and its signature over payload ‖ endorser. */
-export function endorse(prpBytes: Uint8Array, signer: Signer): peer.Endorsement {
+export async function endorse(prpBytes: Uint8Array, signer: Signer): Promise<peer.Endorsement> {
   const endorsement = new peer.Endorsement();
   endorsement.setEndorser(signer.identity);
-  endorsement.setSignature(signer.sign(Buffer.concat([prpBytes, signer.identity])));
+  endorsement.setSignature(await signer.signAsync(Buffer.concat([prpBytes, signer.identity])));
   return endorsement;
 }

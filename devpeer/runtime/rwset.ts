@@ -3,7 +3,7 @@
 // raw reads (for phantom checks at commit), and writes; reads and writes sorted by key as Fabric does.
 import type { Version } from '../ledger/types.js';
 import { compareUtf8 } from '../ledger/keyorder.js';
-import { bytesField, message, messageField, varintField } from './protoenc.js';
+import { bytesField, fields, message, messageField, varintField, type Node } from './protoenc.js';
 
 export interface RangeQueryRecord {
   startKey: string;
@@ -18,9 +18,9 @@ export interface RangeQueryRecord {
 // 1 start_key, 2 end_key, 3 itr_exhausted, 4 raw_reads: QueryReads{1 kv_reads}}, 3 writes: KVWrite{1 key,
 // 2 is_delete, 3 value}}}}
 
-function encodeRead(key: string, version: Version | null): Buffer {
-  const v = version && messageField(2, message(varintField(1, version.blockNum), varintField(2, version.txNum)));
-  return message(bytesField(1, key), v ?? undefined);
+function encodeRead(key: string, version: Version | null): Node {
+  const v = version && messageField(2, fields(varintField(1, version.blockNum), varintField(2, version.txNum)));
+  return fields(bytesField(1, key), v ?? undefined);
 }
 
 export class ReadWriteSetBuilder {
@@ -59,19 +59,19 @@ export class ReadWriteSetBuilder {
     const ranges = this.rangeQueries.map((rq) =>
       messageField(
         2,
-        message(
+        fields(
           bytesField(1, rq.startKey),
           bytesField(2, rq.endKey),
           varintField(3, rq.exhausted ? 1 : 0),
-          messageField(4, message(...rq.reads.map((r) => messageField(1, encodeRead(r.key, r.version))))),
+          messageField(4, fields(...rq.reads.map((r) => messageField(1, encodeRead(r.key, r.version))))),
         ),
       ),
     );
     const writes = [...this.writes.keys()].sort(compareUtf8).map((key) => {
       const value = this.writes.get(key) ?? null;
-      return messageField(3, message(bytesField(1, key), varintField(2, value ? 0 : 1), bytesField(3, value ?? undefined)));
+      return messageField(3, fields(bytesField(1, key), varintField(2, value ? 0 : 1), bytesField(3, value ?? undefined)));
     });
-    const kvRwSet = message(...reads, ...ranges, ...writes);
-    return message(messageField(2, message(bytesField(1, this.namespace), bytesField(2, kvRwSet))));
+    const kvRwSet = fields(...reads, ...ranges, ...writes);
+    return message(messageField(2, fields(bytesField(1, this.namespace), bytesField(2, kvRwSet))));
   }
 }

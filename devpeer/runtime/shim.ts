@@ -2,6 +2,7 @@
 // ChaincodeStub, the contract dispatcher, the query iterators, and the fabric-protos 0.2.2 classes the
 // shim nests (its stub and iterators decode with those, so messages handed to them are built with them).
 import { createRequire } from 'node:module';
+import { inspect } from 'node:util';
 
 type ShimProtos = typeof import('fabric-shim/node_modules/@hyperledger/fabric-protos/lib/index.js');
 
@@ -89,7 +90,29 @@ interface WinstonLogger {
   transports: { stderrLevels?: Record<string, boolean> }[];
   exceptions: { unhandle(): void };
   isLevelEnabled(level: string): boolean;
+  levels: Record<string, number>;
+  level: string;
+  _readableState: { pipes: unknown };
   [method: string]: unknown;
+}
+
+/**
+ * winston 3's Logger#isLevelEnabled, reading the pipe targets directly: its `transports` getter builds a
+ * new array on every call, and the shim asks several times per transaction.
+ */
+function levelEnabled(logger: WinstonLogger, level: string): boolean {
+  const value = (name: string | undefined): number | null => {
+    const v = name === undefined ? undefined : logger.levels[name];
+    return !v && v !== 0 ? null : v;
+  };
+  const given = value(level);
+  if (given === null) return false;
+  const configured = value(logger.level);
+  if (configured === null) return false;
+  const pipes = logger._readableState.pipes as { level?: string }[] | { level?: string } | null | undefined;
+  const transports = Array.isArray(pipes) ? pipes : pipes ? [pipes] : [];
+  if (transports.length === 0) return configured >= given;
+  return transports.some((t) => (value(t.level) ?? configured) >= given);
 }
 
 const LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly', 'fatal'];
@@ -102,7 +125,7 @@ function skipDisabledLevels(logger: WinstonLogger): void {
   for (const level of LEVELS) {
     const log = logger[level];
     if (typeof log !== 'function' || Object.hasOwn(logger, level)) continue;
-    logger[level] = (...args: unknown[]) => (logger.isLevelEnabled(level) ? log.apply(logger, args) : logger);
+    logger[level] = (...args: unknown[]) => (levelEnabled(logger, level) ? log.apply(logger, args) : logger);
   }
 }
 
@@ -150,3 +173,78 @@ function reuseCertificateParses(): void {
   };
 }
 reuseCertificateParses();
+
+interface ParameterDescriptor {
+  schema: { type?: unknown; $ref?: unknown };
+}
+
+interface DataMarshallInstance {
+  ajv: { compile(schema: object): ((data: object) => boolean) & { errors?: { message?: string }[] | null } };
+  components: object;
+  fromWireBuffer(buffer: Uint8Array, schema: object, loggerPrefix: string): { value: unknown; validateData: unknown };
+}
+
+/**
+ * fabric-shim 2.5.8's DataMarshall.handleParameters builds four debug lines per parameter whether debug is
+ * on or not (util.inspect of the argument, JSON of the whole schema set) and has ajv re-serialize the schema
+ * to find the validator it already compiled. This is the same procedure — arity check, per-parameter schema,
+ * fromWireBuffer, validation, the same errors — with debug lines built only when debug is on and each
+ * parameter's validator kept with its descriptor. Other shim versions keep their own implementation.
+ */
+function cheaperParameterHandling(): void {
+  if ((require('fabric-shim/package.json') as { version: string }).version !== '2.5.8') return;
+  const DataMarshall = require('fabric-shim/lib/contract-spi/datamarshall.js') as { prototype: Record<string, unknown> };
+  const logger = (require('fabric-shim/lib/logger.js') as { getLogger(name: string): WinstonLogger }).getLogger('contracts-spi/datamarshall.js');
+  const log = (level: string, message: () => string): void => {
+    if (levelEnabled(logger, level)) (logger[level] as (m: string) => void)(message());
+  };
+  const validators = new WeakMap<object, WeakMap<ParameterDescriptor['schema'], ReturnType<DataMarshallInstance['ajv']['compile']>>>();
+  const NO_COMPONENTS = {};
+
+  DataMarshall.prototype.handleParameters = function handleParameters(
+    this: DataMarshallInstance,
+    fn: { parameters?: ParameterDescriptor[] },
+    parameters: Uint8Array[],
+    loggerPrefix: string,
+  ): unknown[] {
+    const expectedParams = fn.parameters;
+    if (!expectedParams) return parameters.map((e) => e.toString());
+    if (expectedParams.length !== parameters.length) {
+      const errMsg = `Expected ${expectedParams.length} parameters, but ${parameters.length} have been supplied`;
+      (logger.error as (message: string) => void)(`${loggerPrefix} ${errMsg}`);
+      throw new Error(errMsg);
+    }
+    const components = (this.components as object | undefined) ?? NO_COMPONENTS;
+    let perSchema = validators.get(components);
+    if (!perSchema) {
+      perSchema = new WeakMap();
+      validators.set(components, perSchema);
+    }
+    const returnParams: unknown[] = [];
+    for (let i = 0; i < expectedParams.length; i++) {
+      const supplied = parameters[i];
+      const expected = expectedParams[i];
+      log('debug', () => `${loggerPrefix} Expected parameter ${JSON.stringify(expected)}`);
+      log('debug', () => `${loggerPrefix} Supplied parameter ${inspect(supplied)}`);
+      const schema = { properties: { prop: expected.schema }, components: { schemas: this.components } };
+      if (!expected.schema.type && !expected.schema.$ref) throw new Error(`Incorrect type information ${JSON.stringify(expected.schema)}`);
+      let validator = perSchema.get(expected.schema);
+      if (!validator) {
+        validator = this.ajv.compile(schema);
+        perSchema.set(expected.schema, validator);
+      }
+      const { value, validateData } = this.fromWireBuffer(supplied, schema, loggerPrefix);
+      log('debug', () => JSON.stringify(validateData));
+      log('debug', () => JSON.stringify(schema));
+      if (!validator({ prop: validateData })) {
+        const errors = JSON.stringify((validator.errors ?? []).map((err) => err.message));
+        log('debug', () => `${loggerPrefix} ${errors}`);
+        throw new Error(`Unable to validate parameter due to ${errors}`);
+      }
+      returnParams.push(value);
+    }
+    log('debug', () => `${loggerPrefix} Processed params ${returnParams.join(',')}`);
+    return returnParams;
+  };
+}
+cheaperParameterHandling();

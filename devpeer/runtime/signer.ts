@@ -1,15 +1,12 @@
 // A peer's signing identity: ECDSA P-256 over SHA-256, DER-encoded with low S as Fabric requires.
 import crypto from 'node:crypto';
-import { encodeEcdsaSignature } from '../msp/der.js';
+import { p1363ToLowSDer } from '../msp/der.js';
 import { serializeIdentity } from '../msp/serialize.js';
-
-const P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
-const P256_HALF_ORDER = P256_ORDER >> 1n;
 
 export class Signer {
   /** msp.SerializedIdentity bytes */
   readonly identity: Uint8Array;
-  private readonly key: crypto.KeyObject;
+  private readonly key: { key: crypto.KeyObject; dsaEncoding: 'ieee-p1363' };
 
   constructor(
     readonly mspId: string,
@@ -17,14 +14,17 @@ export class Signer {
     keyPem: string,
   ) {
     this.identity = serializeIdentity(mspId, certPem);
-    this.key = crypto.createPrivateKey(keyPem);
+    this.key = { key: crypto.createPrivateKey(keyPem), dsaEncoding: 'ieee-p1363' };
   }
 
   sign(message: Uint8Array): Buffer {
-    const raw = crypto.sign('sha256', message, { key: this.key, dsaEncoding: 'ieee-p1363' });
-    const r = BigInt(`0x${raw.subarray(0, 32).toString('hex')}`);
-    let s = BigInt(`0x${raw.subarray(32).toString('hex')}`);
-    if (s > P256_HALF_ORDER) s = P256_ORDER - s;
-    return encodeEcdsaSignature(r, s);
+    return p1363ToLowSDer(crypto.sign('sha256', message, this.key));
+  }
+
+  /** `sign` on libuv's thread pool; `message` must not change until it resolves. */
+  signAsync(message: Uint8Array): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      crypto.sign('sha256', message, this.key, (err, raw) => (err ? reject(err) : resolve(p1363ToLowSDer(raw))));
+    });
   }
 }

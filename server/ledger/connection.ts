@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { connect, hash, type Gateway } from '@hyperledger/fabric-gateway';
+import { CommitWatcher } from './commits.js';
 import type { LedgerUser } from './identity.js';
-import { userKey } from './identity.js';
 import { newMessageSigner } from './signer.js';
 
 export interface PeerEndpoint {
@@ -20,6 +20,7 @@ const MAX_CACHED_GATEWAYS = 1_000;
 export class LedgerConnection {
   readonly client: grpc.Client;
   private readonly gateways = new Map<string, Gateway>();
+  private readonly watchers = new Map<string, CommitWatcher>();
 
   constructor(peer: PeerEndpoint) {
     const credentials = peer.tlsRootCert
@@ -29,13 +30,16 @@ export class LedgerConnection {
       'grpc.max_receive_message_length': 100 * 1024 * 1024,
       'grpc.max_send_message_length': 100 * 1024 * 1024,
       'grpc.keepalive_time_ms': 60_000,
+      // channelz bookkeeping costs time on every call and nothing here reads it
+      'grpc.enable_channelz': 0,
     };
     if (peer.hostAlias) options['grpc.ssl_target_name_override'] = peer.hostAlias;
     this.client = new grpc.Client(peer.endpoint, credentials, options);
   }
 
   gatewayFor(user: LedgerUser): Gateway {
-    const key = userKey(user);
+    // The certificate itself is the key (a Map hashes it once per string; no digest per request).
+    const key = `${user.mspId}\u0000${user.certPem}`;
     const cached = this.gateways.get(key);
     if (cached) {
       // refresh LRU position
@@ -63,7 +67,19 @@ export class LedgerConnection {
     return gateway;
   }
 
+  /** Commit statuses of `channel` from a shared block stream (see CommitWatcher). */
+  commits(channel: string): CommitWatcher {
+    let watcher = this.watchers.get(channel);
+    if (!watcher) {
+      watcher = new CommitWatcher();
+      this.watchers.set(channel, watcher);
+    }
+    return watcher;
+  }
+
   close(): void {
+    for (const watcher of this.watchers.values()) watcher.close();
+    this.watchers.clear();
     for (const gateway of this.gateways.values()) gateway.close();
     this.gateways.clear();
     this.client.close();

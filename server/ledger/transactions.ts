@@ -1,9 +1,10 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { CommitError, GatewayError } from '@hyperledger/fabric-gateway';
+import { CommitError, GatewayError, type Contract, type Gateway, type Network } from '@hyperledger/fabric-gateway';
 import type { LedgerConnection } from './connection.js';
 import type { LedgerUser } from './identity.js';
 import { LedgerRejectedError, LedgerUnavailableError } from './errors.js';
 
+const VALID = 0;
 const MVCC_READ_CONFLICT = 11;
 const PHANTOM_READ_CONFLICT = 12;
 const MAX_CONFLICT_RETRIES = 3;
@@ -16,14 +17,28 @@ export interface SubmitResult {
 
 /** Submits and evaluates chaincode functions as a given user, mapping Fabric errors to ours. */
 export class LedgerTransactions {
+  /** The channel's Network and the chaincode's Contract per (cached) Gateway. */
+  private readonly handles = new WeakMap<Gateway, { network: Network; contract: Contract }>();
+
   constructor(
     private readonly connection: LedgerConnection,
     private readonly channel: string,
     private readonly chaincode: string,
   ) {}
 
+  private handlesFor(user: LedgerUser): { network: Network; contract: Contract } {
+    const gateway = this.connection.gatewayFor(user);
+    let handles = this.handles.get(gateway);
+    if (!handles) {
+      const network = gateway.getNetwork(this.channel);
+      handles = { network, contract: network.getContract(this.chaincode) };
+      this.handles.set(gateway, handles);
+    }
+    return handles;
+  }
+
   async evaluate(user: LedgerUser, fn: string, args: string[]): Promise<Uint8Array> {
-    const contract = this.connection.gatewayFor(user).getNetwork(this.channel).getContract(this.chaincode);
+    const { contract } = this.handlesFor(user);
     try {
       return await contract.evaluateTransaction(fn, ...args);
     } catch (err) {
@@ -31,13 +46,29 @@ export class LedgerTransactions {
     }
   }
 
-  /** Endorse, order and wait for commit. MVCC conflicts are re-endorsed against fresh state a few times. */
+  /**
+   * Endorse, order and wait for commit. MVCC conflicts are re-endorsed against fresh state a few times.
+   * The commit status comes from the connection's block stream when it is live, else from CommitStatus.
+   */
   async submit(user: LedgerUser, fn: string, args: string[]): Promise<SubmitResult> {
-    const contract = this.connection.gatewayFor(user).getNetwork(this.channel).getContract(this.chaincode);
+    const { network, contract } = this.handlesFor(user);
+    const commits = this.connection.commits(this.channel);
     for (let attempt = 0; ; attempt++) {
       try {
-        const submitted = await contract.submitAsync(fn, { arguments: args });
-        const status = await submitted.getStatus();
+        const proposal = contract.newProposal(fn, { arguments: args });
+        const transaction = await proposal.endorse();
+        const watch = commits.watch(proposal.getTransactionId(), network);
+        let submitted;
+        try {
+          submitted = await transaction.submit();
+        } catch (err) {
+          watch?.cancel();
+          throw err;
+        }
+        const seen = await watch?.status;
+        const status = seen
+          ? { ...seen, transactionId: submitted.getTransactionId(), successful: seen.code === VALID }
+          : await submitted.getStatus();
         if (!status.successful) {
           throw new CommitError({ code: status.code, transactionId: status.transactionId, message: `transaction ${status.transactionId} failed to commit with status code ${status.code}` });
         }
