@@ -6,7 +6,7 @@ import type { LedgerTransactional, PreparedLedgerWrite, ResourceRepository } fro
 import type { Bundle, BundleEntry, Resource } from './resource.js';
 import { parseSearchRequest } from './search/request.js';
 import { searchsetBundle } from './bundle.js';
-import { parseEtag, rejectInvalid } from './router.js';
+import { conditionalMatch, parseEtag, rejectInvalid } from './router.js';
 
 const MAX_ENTRIES = 100;
 
@@ -53,6 +53,8 @@ async function processBatch(ctx: RequestContext, registry: RepositoryRegistry, e
 async function processTransaction(ctx: RequestContext, registry: RepositoryRegistry, entries: BundleEntry[], submitBatch: SubmitLedgerBatch): Promise<Bundle> {
   const parsed = entries.map(parseEntry);
   const prepared: (PreparedLedgerWrite | undefined)[] = [];
+  /** conditional creates whose If-None-Exist matched: answered with the existing resource, nothing written */
+  const matched = new Map<number, Resource>();
   try {
     for (const [i, req] of parsed.entries()) {
       if (req.method === 'GET') {
@@ -61,7 +63,11 @@ async function processTransaction(ctx: RequestContext, registry: RepositoryRegis
       }
       const repo = registry.get(req.type) as ResourceRepository & LedgerTransactional;
       const where = `Bundle.entry[${i}]`;
-      if (req.method === 'POST' && repo.prepareCreate) prepared.push(await repo.prepareCreate(ctx, checkType(ctx, req, where)));
+      const existing = req.method === 'POST' && req.ifNoneExist !== undefined ? await conditionalMatch(repo, ctx, req.ifNoneExist) : undefined;
+      if (existing) {
+        matched.set(i, existing);
+        prepared.push(undefined);
+      } else if (req.method === 'POST' && repo.prepareCreate) prepared.push(await repo.prepareCreate(ctx, checkType(ctx, req, where)));
       else if (req.method === 'PUT' && repo.prepareUpdate) prepared.push(await repo.prepareUpdate(ctx, req.id!, checkType(ctx, req, where), { ifMatch: req.ifMatch }));
       else if (req.method === 'DELETE' && repo.prepareDelete) prepared.push(await repo.prepareDelete(ctx, req.id!));
       else throw unprocessable(`${where}: ${req.method} ${req.type} cannot take part in a transaction (only ledger-backed writes are atomic: Consent and DocumentReference); send it in a batch`, [`${where}.request`]);
@@ -75,6 +81,11 @@ async function processTransaction(ctx: RequestContext, registry: RepositoryRegis
   const out: BundleEntry[] = [];
   for (const [i, req] of parsed.entries()) {
     const p = prepared[i];
+    const existing = matched.get(i);
+    if (existing) {
+      out.push(entryOf(ctx, '200', existing));
+      continue;
+    }
     if (!p) {
       out.push(await runEntry(ctx, registry, req));
       continue;
@@ -121,12 +132,16 @@ function parseEntry(entry: BundleEntry, i: number): EntryRequest {
   };
 }
 
-async function runEntry(ctx: RequestContext, registry: RepositoryRegistry, req: EntryRequest): Promise<BundleEntry> {
-  const repo = registry.get(req.type);
-  const ok = (status: string, resource?: Resource, location?: string): BundleEntry => ({
+function entryOf(ctx: RequestContext, status: string, resource?: Resource, location?: string): BundleEntry {
+  return {
     ...(resource ? { fullUrl: `${ctx.baseUrl}/${resource.resourceType}/${resource.id}`, resource } : {}),
     response: { status, ...(location ? { location } : {}), ...(resource?.meta?.versionId ? { etag: `W/"${resource.meta.versionId}"` } : {}) },
-  });
+  };
+}
+
+async function runEntry(ctx: RequestContext, registry: RepositoryRegistry, req: EntryRequest): Promise<BundleEntry> {
+  const repo = registry.get(req.type);
+  const ok = (status: string, resource?: Resource, location?: string) => entryOf(ctx, status, resource, location);
   switch (req.method) {
     case 'GET': {
       if (req.id && req.vid) {
@@ -141,6 +156,8 @@ async function runEntry(ctx: RequestContext, registry: RepositoryRegistry, req: 
     }
     case 'POST': {
       if (!repo.create) throw notSupported(`create is not supported on ${req.type}`);
+      const existing = req.ifNoneExist !== undefined ? await conditionalMatch(repo, ctx, req.ifNoneExist) : undefined;
+      if (existing) return ok('200', existing);
       const created = await repo.create(ctx, checkType(ctx, req, 'entry'));
       return ok('201', created, `${req.type}/${created.id}/_history/${created.meta?.versionId}`);
     }

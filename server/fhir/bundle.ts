@@ -24,8 +24,11 @@ export function searchsetBundle(opts: {
     return `${opts.baseUrl}/${opts.path}?${q.toString()}`;
   };
   const links: Bundle['link'] = [{ relation: 'self', url: link(request.offset) }];
-  if (request.offset + request.count < opts.total) links.push({ relation: 'next', url: link(request.offset + request.count) });
-  if (request.offset > 0) links.push({ relation: 'previous', url: link(Math.max(0, request.offset - request.count)) });
+  // _count=0 asks for the total alone: a next link would point at the same empty page forever.
+  // Under _total=none the repositories count only the page, so a full page is what signals more.
+  const more = request.totalNone ? opts.matches.length === request.count : request.offset + request.count < opts.total;
+  if (request.count > 0 && more) links.push({ relation: 'next', url: link(request.offset + request.count) });
+  if (request.offset > 0 && request.count > 0) links.push({ relation: 'previous', url: link(Math.max(0, request.offset - request.count)) });
   const entry: BundleEntry[] = [
     ...opts.matches.map((r) => ({ fullUrl: fullUrl(opts.baseUrl, r), resource: r, search: { mode: 'match' as const } })),
     ...opts.included.map((r) => ({ fullUrl: fullUrl(opts.baseUrl, r), resource: r, search: { mode: 'include' as const } })),

@@ -1,24 +1,51 @@
-import { PROFILE } from '../../profiles/index.js';
+import { loadProfiles, PROFILE } from '../../profiles/index.js';
 import type { RepositoryRegistry } from './registry.js';
+import type { ResourceRepository } from './repository.js';
 
-/** The CapabilityStatement, generated from what the registered repositories really implement. */
+/** `_include` specs each type serves, and the type each one pulls in (resolved in includes.ts). */
+const INCLUDES: Record<string, { spec: string; target: string }[]> = {
+  DocumentReference: [
+    { spec: 'DocumentReference:subject', target: 'Patient' },
+    { spec: 'DocumentReference:patient', target: 'Patient' },
+  ],
+  Consent: [{ spec: 'Consent:patient', target: 'Patient' }],
+};
+
+/** `_revinclude` specs served on a search of the key type, and the type each one pulls in. */
+const REVINCLUDES: Record<string, { spec: string; source: string }[]> = {
+  Patient: [
+    { spec: 'DocumentReference:subject', source: 'DocumentReference' },
+    { spec: 'DocumentReference:patient', source: 'DocumentReference' },
+    { spec: 'Consent:patient', source: 'Consent' },
+  ],
+};
+
+const PROFILES: Record<string, string> = { Consent: PROFILE.consent, DocumentReference: PROFILE.documentReference };
+
+/**
+ * The CapabilityStatement, generated from what the registered repositories really implement: an include
+ * is listed only when the type it pulls in is served, since otherwise it could never return anything.
+ */
 export function capabilityStatement(registry: RepositoryRegistry, opts: { baseUrl: string; software: string; version: string; extraResources?: object[] }) {
-  const resources = registry.all().map((repo) => ({
-    type: repo.resourceType,
-    ...(repo.resourceType === 'Consent' ? { supportedProfile: [PROFILE.consent] } : {}),
-    ...(repo.resourceType === 'DocumentReference' ? { supportedProfile: [PROFILE.documentReference] } : {}),
-    interaction: repo.interactions.map((code) => ({ code })),
-    versioning: repo.interactions.includes('vread') ? 'versioned' : 'no-version',
-    readHistory: repo.interactions.includes('vread'),
-    updateCreate: repo.interactions.includes('update'),
-    conditionalCreate: repo.interactions.includes('create') && repo.interactions.includes('search-type'),
-    conditionalUpdate: false,
-    conditionalDelete: 'not-supported',
-    searchInclude: repo.resourceType === 'DocumentReference' ? ['DocumentReference:subject', 'DocumentReference:patient'] : repo.resourceType === 'Consent' ? ['Consent:patient'] : [],
-    searchRevInclude: repo.resourceType === 'Patient' ? ['DocumentReference:subject', 'DocumentReference:patient', 'Consent:patient'] : [],
-    searchParam: repo.searchParams.map((p) => ({ name: p.name, type: p.type, documentation: p.documentation })),
-    operation: [{ name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' }],
-  }));
+  const resources = registry.all().map((repo) => {
+    const has = (code: string) => repo.interactions.includes(code as ResourceRepository['interactions'][number]);
+    return {
+      type: repo.resourceType,
+      ...(PROFILES[repo.resourceType] ? { supportedProfile: [PROFILES[repo.resourceType]] } : {}),
+      interaction: repo.interactions.map((code) => ({ code })),
+      // every resource served carries meta.versionId; every update honours If-Match (412 when stale)
+      versioning: has('update') ? 'versioned-update' : 'versioned',
+      readHistory: has('vread'),
+      updateCreate: has('update') && (repo.updateCreate ?? true),
+      conditionalCreate: has('create') && has('search-type'),
+      conditionalUpdate: false,
+      conditionalDelete: 'not-supported',
+      searchInclude: (INCLUDES[repo.resourceType] ?? []).filter((i) => registry.has(i.target)).map((i) => i.spec),
+      searchRevInclude: (REVINCLUDES[repo.resourceType] ?? []).filter((i) => registry.has(i.source)).map((i) => i.spec),
+      searchParam: repo.searchParams.map((p) => ({ name: p.name, ...definitionOf(repo.resourceType, p.name), type: p.type, documentation: p.documentation })),
+      operation: [{ name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' }],
+    };
+  });
   return {
     resourceType: 'CapabilityStatement',
     status: 'active',
@@ -37,4 +64,10 @@ export function capabilityStatement(registry: RepositoryRegistry, opts: { baseUr
       },
     ],
   };
+}
+
+/** Our own SearchParameters (profiles/) are named by their canonical URL. */
+function definitionOf(type: string, name: string): { definition?: string } {
+  const sp = loadProfiles().searchParameters.find((s) => s.code === name && (s.base ?? []).includes(type as never));
+  return sp?.url ? { definition: sp.url } : {};
 }

@@ -11,11 +11,11 @@ const INCLUDES: Record<string, (r: Resource) => string | undefined> = {
   'Consent:patient': (r) => (r.patient as { reference?: string } | undefined)?.reference,
 };
 
-/** `_revinclude` sources: resources of `type` whose `param` points at a match. */
-const REVINCLUDES: Record<string, { type: string; param: string }> = {
-  'DocumentReference:subject': { type: 'DocumentReference', param: 'subject' },
-  'DocumentReference:patient': { type: 'DocumentReference', param: 'patient' },
-  'Consent:patient': { type: 'Consent', param: 'patient' },
+/** `_revinclude` sources: resources of `type` whose `param` points at a match of type `target`. */
+const REVINCLUDES: Record<string, { type: string; param: string; target: string }> = {
+  'DocumentReference:subject': { type: 'DocumentReference', param: 'subject', target: 'Patient' },
+  'DocumentReference:patient': { type: 'DocumentReference', param: 'patient', target: 'Patient' },
+  'Consent:patient': { type: 'Consent', param: 'patient', target: 'Patient' },
 };
 
 /**
@@ -42,7 +42,7 @@ export async function resolveIncludes(ctx: RequestContext, registry: RepositoryR
   }
   for (const spec of revinclude) {
     const target = REVINCLUDES[spec.split(':').slice(0, 2).join(':')];
-    if (!target) throw badRequest(`_revinclude=${spec} is not supported`);
+    if (!target || target.target !== matchType) throw badRequest(`_revinclude=${spec} is not supported on ${matchType}`);
     const repo = registry.get(target.type);
     if (!repo.search) continue;
     for (const m of matches) {

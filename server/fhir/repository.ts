@@ -30,6 +30,8 @@ export interface ResourceRepository {
   readonly searchParams: readonly SearchParamDef[];
   /** sortable parameters besides _lastUpdated */
   readonly sortParams?: readonly string[];
+  /** whether `update` of an id that does not exist creates it (default: yes, when update is supported) */
+  readonly updateCreate?: boolean;
   read(ctx: RequestContext, id: string): Promise<Resource>;
   vread?(ctx: RequestContext, id: string, versionId: string): Promise<Resource>;
   search?(ctx: RequestContext, request: SearchRequest): Promise<SearchResult>;

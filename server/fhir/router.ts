@@ -6,6 +6,7 @@ import { etagOf, returnPreference, sendResource } from './http/respond.js';
 import { resolveIncludes } from './includes.js';
 import { badRequest, FhirError, informational, notSupported, outcome, preconditionFailed } from './outcome.js';
 import type { RepositoryRegistry } from './registry.js';
+import type { ResourceRepository } from './repository.js';
 import type { Resource } from './resource.js';
 import { parseSearchRequest } from './search/request.js';
 import { validateForInteraction } from './validate.js';
@@ -119,14 +120,10 @@ export function fhirRouter(registry: RepositoryRegistry, opts: { submitBatch: Su
     const body = await readResourceBody(req);
     if (body.resourceType !== repo.resourceType) throw badRequest(`the body is a ${body.resourceType}, the URL names ${repo.resourceType}`, ['resourceType']);
     const ifNoneExist = req.headers['if-none-exist'];
-    if (typeof ifNoneExist === 'string' && repo.search) {
-      const { request } = parseSearchRequest(new URLSearchParams(ifNoneExist), repo.searchParams, true, []);
-      const existing = await repo.search(ctx, { ...request, count: 2 });
-      if (existing.total > 1) throw preconditionFailed(`If-None-Exist matched ${existing.total} resources`);
-      if (existing.total === 1) {
-        sendResource(res, ctx, 200, existing.resources[0], { prefer: returnPreference(headerOf(req, 'prefer')) });
-        return;
-      }
+    const existing = typeof ifNoneExist === 'string' ? await conditionalMatch(repo, ctx, ifNoneExist) : undefined;
+    if (existing) {
+      sendResource(res, ctx, 200, existing, { prefer: returnPreference(headerOf(req, 'prefer')) });
+      return;
     }
     rejectInvalid(repo.resourceType, body, ctx);
     const created = await repo.create(ctx, stripServerFields(body));
@@ -155,7 +152,10 @@ export function fhirRouter(registry: RepositoryRegistry, opts: { submitBatch: Su
   router.delete('/:type/:id', wrap(async (req, res, ctx) => {
     const repo = repoOf(req);
     if (!repo.delete) throw notSupported(`delete is not supported on ${repo.resourceType}`);
-    await repo.delete(ctx, checkId(req.params.id as string));
+    const id = checkId(req.params.id as string);
+    const ifMatch = req.headers['if-match'];
+    if (typeof ifMatch === 'string') await requireVersion(repo, ctx, id, parseEtag(ifMatch));
+    await repo.delete(ctx, id);
     sendResource(res, ctx, 200, informational(`${repo.resourceType}/${req.params.id} deleted`));
   }));
 
@@ -168,6 +168,21 @@ export function rejectInvalid(type: string, resource: Resource, ctx: RequestCont
   if (issues.length === 0) return;
   const structural = issues.some((i) => i.code === 'structure' || i.code === 'invalid' || i.code === 'value' || i.code === 'required' || i.code === 'code-invalid');
   throw new FhirError(structural ? 400 : 422, issues[0].code, issues[0].diagnostics ?? 'invalid resource', { issues });
+}
+
+/** If-Match on an interaction the repository does not version-check itself: 412 unless `id` is at `version`. */
+export async function requireVersion(repo: ResourceRepository, ctx: RequestContext, id: string, version: string): Promise<void> {
+  const current = await repo.read(ctx, id);
+  if (current.meta?.versionId !== version) throw preconditionFailed(`${repo.resourceType}/${id} is at version ${current.meta?.versionId ?? 'none'}, not ${version}`);
+}
+
+/** If-None-Exist: the one resource matching the criteria, undefined when none does, 412 when several do. */
+export async function conditionalMatch(repo: ResourceRepository, ctx: RequestContext, criteria: string): Promise<Resource | undefined> {
+  if (!repo.search) return undefined;
+  const { request } = parseSearchRequest(new URLSearchParams(criteria), repo.searchParams, true, []);
+  const existing = await repo.search(ctx, { ...request, count: 2, offset: 0 });
+  if (existing.total > 1) throw preconditionFailed(`If-None-Exist matched ${existing.total} resources`);
+  return existing.resources[0];
 }
 
 export function parseEtag(value: string): string {

@@ -14,7 +14,7 @@ import type { SearchRequest } from '../fhir/search/request.js';
 import type { LedgerClient } from '../ledger/index.js';
 import type { HospitalDirectory } from '../membership/directory.js';
 import type { PatientDirectory } from '../membership/patients.js';
-import { logRead } from './access-log.js';
+import { selectAndLogReads } from './access-log.js';
 import type { KeyHolders } from './key-holders.js';
 import { decideAt, settle } from './ledger-read.js';
 import { anyOf, dateOnInstant, orderBy, SqlWhere, tokenCode } from './sql-search.js';
@@ -25,7 +25,16 @@ export interface DocumentRow {
   tx_id: string;
   updated_at: Date | string;
   version: number;
+  /** the patient's local Patient id; null when enrolled elsewhere (then the pseudonym is the id here) */
+  patient_local_id?: string | null;
+  /** for the read log */
+  log_patient: string;
+  log_id: string;
 }
+
+// a document row with what its FHIR form and the read log need, in one lookup
+const ROW_COLUMNS = 'd.record, d.block_number, d.tx_id, d.updated_at, d.version, pp.patient_id AS patient_local_id, d.patient AS log_patient, d.id AS log_id';
+const ROW_SOURCE = 'FROM ledger_documents d LEFT JOIN patient_pseudonyms pp ON pp.pseudonym = d.patient';
 
 const SEARCH_PARAMS: SearchParamDef[] = [
   { name: 'patient', type: 'reference', documentation: 'Who the document is about' },
@@ -65,39 +74,50 @@ export class DocumentReferenceRepository implements ResourceRepository, LedgerTr
   /** The caller's readable document of that id, or undefined — a hidden one looks exactly like a missing one. */
   async readableRow(ctx: RequestContext, id: string): Promise<DocumentRow | undefined> {
     decideAt(ctx, this.ledger.projection);
-    const where = new SqlWhere();
+    const where = this.readableWhere(ctx);
     where.add(`d.id = ${where.param(id)}`);
-    where.add(`d.status <> 'erased'`);
-    where.addNumbered((first) => this.decisions.readableDocumentsSql(ctx.caller, ctx.now, first));
-    const { rows } = await this.db.query<DocumentRow>(`SELECT d.record, d.block_number, d.tx_id, d.updated_at, d.version FROM ledger_documents d WHERE ${where.toSql()}`, where.params);
+    const { rows } = await this.db.query<DocumentRow>(`SELECT ${ROW_COLUMNS} ${ROW_SOURCE} WHERE ${where.toSql()}`, where.params);
     return rows[0];
   }
 
   async read(ctx: RequestContext, id: string): Promise<Resource> {
-    const row = await this.readableRow(ctx, id);
+    decideAt(ctx, this.ledger.projection);
+    const where = this.readableWhere(ctx);
+    where.add(`d.id = ${where.param(id)}`);
+    const [row] = await selectAndLogReads<DocumentRow>(this.db, ctx, { select: `SELECT ${ROW_COLUMNS} ${ROW_SOURCE} WHERE ${where.toSql()}`, params: where.params, resourceType: 'DocumentReference', action: 'read' });
     if (!row) throw notFound('DocumentReference', id);
-    await logRead(this.db, ctx, { patient: row.record.patient, resourceType: 'DocumentReference', resourceId: id, action: 'read' });
     return this.toResource(ctx, row);
   }
 
+  /** One statement per page: the matches (with the total over all pages) and their read-log rows. */
   async search(ctx: RequestContext, request: SearchRequest): Promise<SearchResult> {
     decideAt(ctx, this.ledger.projection);
+    const where = this.readableWhere(ctx);
+    for (const param of request.params) await this.addCondition(where, param);
+    const order = orderBy(request.sort, SORT_COLUMNS, 'd.patient, d.id');
+    const rows = await selectAndLogReads<DocumentRow & { total: number }>(this.db, ctx, {
+      select: `SELECT ${ROW_COLUMNS}, count(*) OVER () AS total, row_number() OVER (ORDER BY ${order}) AS ord ${ROW_SOURCE} WHERE ${where.toSql()} ORDER BY ${order} LIMIT ${request.count} OFFSET ${request.offset}`,
+      params: where.params,
+      resourceType: 'DocumentReference',
+      action: 'search',
+      order: 'ord',
+    });
+    let total = rows.length > 0 ? Number(rows[0].total) : 0;
+    // an empty page says nothing about the total unless it is the first page of a non-zero _count
+    if (rows.length === 0 && (request.offset > 0 || request.count === 0) && !request.totalNone) {
+      total = (await this.db.query<{ n: number }>(`SELECT count(*)::int AS n ${ROW_SOURCE} WHERE ${where.toSql()}`, where.params)).rows[0].n;
+    }
+    const resources: Resource[] = [];
+    for (const row of rows) resources.push(await this.toResource(ctx, row));
+    return { resources, total: request.totalNone ? resources.length : total };
+  }
+
+  /** Documents the caller may read now (DESIGN §5), not erased. */
+  private readableWhere(ctx: RequestContext): SqlWhere {
     const where = new SqlWhere();
     where.add(`d.status <> 'erased'`);
     where.addNumbered((first) => this.decisions.readableDocumentsSql(ctx.caller, ctx.now, first));
-    for (const param of request.params) await this.addCondition(where, param);
-    const sql = `FROM ledger_documents d WHERE ${where.toSql()}`;
-    const total = request.totalNone ? -1 : (await this.db.query<{ n: number }>(`SELECT count(*)::int AS n ${sql}`, where.params)).rows[0].n;
-    const page = await this.db.query<DocumentRow>(
-      `SELECT d.record, d.block_number, d.tx_id, d.updated_at, d.version ${sql} ORDER BY ${orderBy(request.sort, SORT_COLUMNS, 'd.patient, d.id')} LIMIT ${request.count} OFFSET ${request.offset}`,
-      where.params,
-    );
-    const resources: Resource[] = [];
-    for (const row of page.rows) {
-      await logRead(this.db, ctx, { patient: row.record.patient, resourceType: 'DocumentReference', resourceId: row.record.id, action: 'search' });
-      resources.push(await this.toResource(ctx, row));
-    }
-    return { resources, total: total < 0 ? resources.length : total };
+    return where;
   }
 
   async create(ctx: RequestContext, resource: Resource): Promise<Resource> {
@@ -216,9 +236,12 @@ export class DocumentReferenceRepository implements ResourceRepository, LedgerTr
 
   async toResource(ctx: RequestContext, row: DocumentRow): Promise<Resource> {
     const meta = row.record;
-    const authorReference = /\/Practitioner\//.test(meta.author) ? this.hospitals.referenceForLedgerId(meta.author) : `Patient/${await this.patients.localIdOf(meta.author)}`;
+    const patientId = row.patient_local_id !== undefined ? (row.patient_local_id ?? meta.patient) : await this.patients.localIdOf(meta.patient);
+    const authorReference = /\/Practitioner\//.test(meta.author)
+      ? this.hospitals.referenceForLedgerId(meta.author)
+      : `Patient/${meta.author === meta.patient ? patientId : await this.patients.localIdOf(meta.author)}`;
     return documentMetaToDocumentReference(meta, {
-      patientId: await this.patients.localIdOf(meta.patient),
+      patientId,
       authorReference,
       versionId: String(row.version),
       lastUpdated: new Date(row.updated_at).toISOString(),

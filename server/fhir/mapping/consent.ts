@@ -7,7 +7,7 @@
 //   patient-private) → no provision.code plus one nested deny provision for patient-private, so a
 //   standard client reads the exclusion. "*" with patient-private → all six codes listed.
 // - performer: the patient; omitted for break-glass permissions, which the patient did not grant.
-import type { CodeableConcept, Consent, ConsentProvision, Extension } from '@medplum/fhirtypes';
+import type { CodeableConcept, Consent, ConsentProvision, Extension, ResourceType } from '@medplum/fhirtypes';
 import { PURPOSES, RIGHTS, type Grantee, type Permission, type Purpose, type Right } from '../../../chaincode/src/records.js';
 import { DATA_CATEGORY_SYSTEM, dataCategories, EXTENSION, PROFILE } from '../../../profiles/index.js';
 import {
@@ -79,14 +79,17 @@ export function permissionToConsent(permission: Permission, ctx: PermissionToCon
 }
 
 function provisionOf(permission: Permission, granteeReference: string): ConsentProvision {
+  // ccs-20 ties grantee-kind to a relative reference's type; a grantee at another hospital has an absolute
+  // reference, whose type is stated in Reference.type instead
+  const absolute = /^[a-z][a-z0-9+.-]*:/i.test(granteeReference);
   const provision: ConsentProvision = {
     type: 'permit',
     period: { start: permission.from, end: permission.to },
     actor: [
       {
-        extension: [{ url: EXTENSION.granteeKind, valueCode: permission.grantee.kind }],
+        ...(absolute ? {} : { extension: [{ url: EXTENSION.granteeKind, valueCode: permission.grantee.kind }] }),
         role: { coding: [{ system: SYSTEM.participationType, code: 'IRCP', display: 'information recipient' }] },
-        reference: { reference: granteeReference },
+        reference: { reference: granteeReference, ...(absolute ? { type: REFERENCE_TYPE_OF_GRANTEE[permission.grantee.kind] as ResourceType } : {}) },
       },
     ],
     action: RIGHTS.filter((r) => permission.rights.includes(r)).map((r) => ({

@@ -23,7 +23,9 @@ export interface SearchRequest {
 
 export const DEFAULT_COUNT = 20;
 export const MAX_COUNT = 200;
-const RESULT_PARAMS = new Set(['_count', '_offset', '_sort', '_include', '_revinclude', '_total', '_format', '_pretty', '_summary', '_elements']);
+// _summary and _elements are not implemented: like unknown parameters they are ignored with a warning, or
+// refused under handling=strict, rather than silently answered with full resources
+const RESULT_PARAMS = new Set(['_count', '_offset', '_sort', '_include', '_revinclude', '_total', '_format', '_pretty']);
 
 /**
  * Parses a search query. Unknown parameters are ignored (and reported by the caller) unless the client
@@ -88,7 +90,7 @@ function applyResultParam(request: SearchRequest, name: string, value: string, s
       request.totalNone = value === 'none';
       break;
     default:
-      break; // _format, _pretty, _summary, _elements: handled by the response writer or ignored
+      break; // _format, _pretty: handled by the response writer
   }
 }
 
