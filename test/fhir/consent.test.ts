@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { consentBody } from '../../server/demo/fhir-bodies.js';
 import { BACKENDS, fhir, startTestNetwork, type TestNetwork } from '../support/network.js';
 
-const DAY = 86_400_000;
 
 describe.each(BACKENDS)('Consent over the ledger, through FHIR (%s)', (backend) => {
   let net: TestNetwork;
@@ -11,21 +11,7 @@ describe.each(BACKENDS)('Consent over the ledger, through FHIR (%s)', (backend) 
   let otherToken: string;
   let leeToken: string;
 
-  const consentFor = (actor: string, codes: string[], days = 90) => ({
-    resourceType: 'Consent',
-    status: 'active',
-    scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
-    category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
-    patient: { reference: `Patient/${patientId}` },
-    policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
-    provision: {
-      type: 'permit',
-      period: { start: new Date(Date.now() - 60_000).toISOString(), end: new Date(Date.now() + days * DAY).toISOString() },
-      actor: [{ role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] }, reference: { reference: actor } }],
-      action: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentaction', code: 'access' }] }],
-      code: codes.map((c) => ({ coding: [{ system: 'http://consentry.example/fhir/CodeSystem/data-category', code: c }] })),
-    },
-  });
+  const consentFor = (actor: string, codes: string[], days = 90) => consentBody(patientId, actor, codes, ['access'], days);
 
   beforeAll(async () => {
     net = await startTestNetwork({ backend });

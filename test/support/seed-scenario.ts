@@ -1,39 +1,7 @@
 import type { TestNetwork } from './network.js';
 
-const DAY = 86_400_000;
-
-export const CATEGORY_SYSTEM = 'http://consentry.example/fhir/CodeSystem/data-category';
-
-/** A FHIR Consent from the patient for `actor` with the given actions and data categories. */
-export function consentBody(patientId: string, actor: string, categories: string[], actions: ('access' | 'correct')[] = ['access'], days = 90) {
-  return {
-    resourceType: 'Consent',
-    status: 'active',
-    scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
-    category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
-    patient: { reference: `Patient/${patientId}` },
-    policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
-    provision: {
-      type: 'permit',
-      period: { start: new Date(Date.now() - 60_000).toISOString(), end: new Date(Date.now() + days * DAY).toISOString() },
-      actor: [{ role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] }, reference: { reference: actor } }],
-      action: actions.map((code) => ({ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentaction', code }] })),
-      code: categories.map((c) => ({ coding: [{ system: CATEGORY_SYSTEM, code: c }] })),
-    },
-  };
-}
-
-/** A DocumentReference for inline content or a Binary uploaded first. */
-export function documentBody(patientId: string, category: string, loinc: string, content: { data?: Buffer; binaryId?: string; contentType: string }) {
-  return {
-    resourceType: 'DocumentReference',
-    status: 'current',
-    type: { coding: [{ system: 'http://loinc.org', code: loinc }] },
-    category: [{ coding: [{ system: CATEGORY_SYSTEM, code: category }] }],
-    subject: { reference: `Patient/${patientId}` },
-    content: [{ attachment: { contentType: content.contentType, ...(content.data ? { data: content.data.toString('base64') } : { url: `Binary/${content.binaryId}` }) } }],
-  };
-}
+export { consentBody, documentBody } from '../../server/demo/fhir-bodies.js';
+export { DATA_CATEGORY_SYSTEM as CATEGORY_SYSTEM } from '../../profiles/index.js';
 
 /** The people of DESIGN §7 on a test network: the patient at A, Dr. Ryu at A, Dr. Lee at B, an unrelated doctor at A. */
 export async function enrollSeedPeople(net: TestNetwork) {
