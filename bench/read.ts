@@ -135,6 +135,12 @@ function measurer(server: ChildHandle, info: ServerInfo, scenario: Scenario, chi
       const distinct = [...new Map(statements.map((st) => [st.sql, st])).values()];
       const plans = await server.request<{ sql: string; plan: string }[]>('explain', { statements: distinct });
       for (const p of plans) log(`plan for: ${p.sql}\n${p.plan}\n`);
+      // a warm request (the same one again, nothing changed) should cost the database only its read-log row
+      await server.request('capture', { on: true });
+      await fhir(info.url, token, 'GET', scenario.readPath.slice(1));
+      await fhir(info.url, token, 'GET', scenario.searchPath.slice(1));
+      const warm = await server.request<{ sql: string }[]>('capture', { on: false });
+      log(`statements of a warm read and a warm search: ${warm.length}${warm.map((w) => `\n  ${w.sql.replace(/\s+/g, ' ').slice(0, 160)}`).join('')}`);
       // tables that grow with the ledger (PostgreSQL rightly scans the benchmark's tiny users table)
       return plans.filter((p) => /Seq Scan on ledger_\w+/.test(p.plan)).map((p) => p.sql);
     },

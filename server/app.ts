@@ -20,7 +20,7 @@ export interface AppDeps {
   /** the SMART authorization server: discovery, OAuth endpoints, pages, token verification, CORS */
   smart: SmartServer;
   users: Users;
-  /** the hospital's own ledger identity (backend-service callers read under it) */
+  /** the hospital's own ledger identity (backend-service callers evaluate under it) */
   serviceUser: LedgerUser;
   projection: LedgerProjection;
   submitBatch: SubmitLedgerBatch;
@@ -53,13 +53,26 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/fhir', deps.smart.fhirCors);
 
   const fhir = express.Router();
+  // every FHIR response says which replica height it was decided at: the current one until a repository
+  // decides at its own (a 401 too: whether a token is still active is decided on the replica)
+  fhir.use((_req, res, next) => {
+    res.setHeader('X-Ledger-Height', String(deps.projection.height()));
+    next();
+  });
   fhir.use(negotiate);
   fhir.get('/metadata', (_req, res) => {
     const statement = capabilityStatement(deps.registry, { baseUrl: deps.baseUrl, software: 'Consentry', version: '0.1.0', extraResources: deps.extraCapabilities });
     for (const rest of statement.rest) rest.security = deps.smart.capabilitySecurity;
     res.type(FHIR_JSON).send(JSON.stringify(statement));
   });
-  fhir.use(authenticate(deps.smart.verifier, deps.users, { baseUrl: deps.baseUrl, mspId: deps.mspId, serviceUser: () => deps.serviceUser }));
+  fhir.use(
+    authenticate(deps.smart.verifier, deps.users, {
+      baseUrl: deps.baseUrl,
+      mspId: deps.mspId,
+      serviceUser: () => deps.serviceUser,
+      clientOrganization: (clientId) => deps.smart.clientOrganizations.of(clientId),
+    }),
+  );
   deps.extraRoutes?.(fhir);
   fhir.use(fhirRouter(deps.registry, { submitBatch: deps.submitBatch }));
   fhir.use((req, _res, next) => next(new FhirError(404, 'not-found', `no FHIR interaction at ${req.method} ${req.path}`)));

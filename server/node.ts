@@ -16,10 +16,13 @@ import { PatientDirectory } from './membership/patients.js';
 import { Users, type HospitalCa } from './membership/users.js';
 import { ConsentRepository } from './repositories/consent-repository.js';
 import { AccessDecisions } from './decisions/access.js';
+import { ScopeGuard } from './decisions/scope-guard.js';
+import { ctxOf } from './fhir/router.js';
 import { blobStoreFromEnv, DocumentStore, type BlobStore } from './documents/index.js';
 import { binaryRoutes } from './repositories/binary-routes.js';
 import { DocumentReferenceRepository } from './repositories/document-repository.js';
 import { KeyHolders } from './repositories/key-holders.js';
+import { keySharing, type KeySharing } from './repositories/key-sharing.js';
 import { settle } from './repositories/ledger-read.js';
 import { sweepOrphanBlobs } from './repositories/orphan-sweep.js';
 import { ResourceStore } from './repositories/resource-store.js';
@@ -68,6 +71,8 @@ export interface HospitalNode {
   enrollment: Enrollment;
   /** the SMART App Launch authorization server: verifyAccessToken, urls, launches, provider */
   smart: SmartServer;
+  /** wrapped keys for grantees, shared demographics, the organization key */
+  sharing: KeySharing;
   /** a bearer token for one of this hospital's users (what `npm run token` prints) */
   tokenFor(username: string, scope?: string): Promise<string>;
   stop(): Promise<void>;
@@ -97,14 +102,18 @@ export async function startHospitalNode(opts: HospitalNodeOptions): Promise<Hosp
   const hospitals = new HospitalDirectory({ mspId: opts.mspId, baseUrl }, opts.hospitals ?? {});
   const documents = new DocumentStore(opts.blobStore ?? blobStoreFromEnv(process.env, opts.dataDir));
   const keys = new KeyHolders(db, opts.mspId);
+  const sharing = keySharing({ db, documents, keys, ledger: ledger.client, admin, log: opts.log ?? console.error });
+  await sharing.start();
   const decisions = new AccessDecisions(db);
-  const documentRefs = new DocumentReferenceRepository(db, ledger.client, decisions, documents, keys, patients, hospitals);
+  const documentRefs = new DocumentReferenceRepository(db, ledger.client, decisions, documents, keys, patients, hospitals, sharing.granteeKeys);
+  // scopes ∩ ledger: every repository interaction is narrowed by the token's scopes before the ledger decides
+  const scopes = new ScopeGuard(db, patients);
   const registry = new RepositoryRegistry()
-    .register(new ConsentRepository(db, ledger.client, patients, hospitals))
-    .register(documentRefs)
-    .register(new AuditEventRepository(db, ledger.client.projection, patients, hospitals));
-  for (const repo of membershipRepositories({ db, store, projection: ledger.client.projection })) registry.register(repo);
-  const smart = await createSmartServer({ db, users, ledger: ledger.client, fhirBase: baseUrl, keysDir: path.join(nodeDir, 'keys'), accessKey: signingKey, options: opts.smart, log: opts.log });
+    .register(scopes.wrap(new ConsentRepository(db, ledger.client, patients, hospitals, sharing.granteeKeys)))
+    .register(scopes.wrap(documentRefs))
+    .register(scopes.wrap(new AuditEventRepository(db, ledger.client.projection, patients, hospitals)));
+  for (const repo of membershipRepositories({ db, store, projection: ledger.client.projection, foreignDemographics: sharing.foreignDemographics, patientChanged: sharing.patientChanged })) registry.register(scopes.wrap(repo));
+  const smart = await createSmartServer({ db, users, ledger: ledger.client, fhirBase: baseUrl, mspId: opts.mspId, keysDir: path.join(nodeDir, 'keys'), accessKey: signingKey, options: opts.smart, log: opts.log });
   const app = createApp({
     baseUrl,
     mspId: opts.mspId,
@@ -118,7 +127,10 @@ export async function startHospitalNode(opts: HospitalNodeOptions): Promise<Hosp
       await settle(ctx, ledger.client.projection, committed.blockNumber);
     },
     extraCapabilities: [{ type: 'Binary', interaction: [{ code: 'create' }, { code: 'read' }], documentation: 'Raw content streamed in and out (any Content-Type, up to 16 GiB), encrypted at rest; read only after the ledger allows it and the ciphertext hash matches the ledger' }],
-    extraRoutes: binaryRoutes({ db, documents, keys, docs: documentRefs, patients }),
+    extraRoutes: (router) => {
+      router.use('/Binary', scopes.binaryAccess(ctxOf));
+      binaryRoutes({ db, documents, keys, docs: documentRefs, patients })(router);
+    },
     log: opts.log,
   });
   server.on('request', app);
@@ -140,9 +152,11 @@ export async function startHospitalNode(opts: HospitalNodeOptions): Promise<Hosp
     hospitals,
     enrollment,
     smart,
+    sharing,
     tokenFor: (username, scope) => tokens.issue({ sub: username, scope }),
     async stop() {
       clearInterval(sweeper);
+      await sharing.stop();
       await smart.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

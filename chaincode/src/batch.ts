@@ -4,7 +4,7 @@ import { addDocument, setDocumentStatus, supersedeDocument } from './documents.j
 import { invalid } from './errors.js';
 import { parseJsonArg } from './json.js';
 import { erasePatient } from './erasure.js';
-import { registerPatient, registerPractitioner } from './patients.js';
+import { registerOrganization, registerPatient, registerPractitioner } from './patients.js';
 import { emergencyAccess, grantPermission, revokePermission, updatePermission } from './permissions.js';
 import { asObject, stringList } from './validate.js';
 
@@ -17,6 +17,7 @@ interface Operation {
 export const BATCH_OPERATIONS: Readonly<Record<string, Operation>> = {
   RegisterPatient: { arity: 1, run: (ctx, [a]) => registerPatient(ctx, a) },
   RegisterPractitioner: { arity: 1, run: (ctx, [a]) => registerPractitioner(ctx, a) },
+  RegisterOrganization: { arity: 1, run: (ctx, [a]) => registerOrganization(ctx, a) },
   GrantPermission: { arity: 1, run: (ctx, [a]) => grantPermission(ctx, a) },
   UpdatePermission: { arity: 1, run: (ctx, [a]) => updatePermission(ctx, a) },
   RevokePermission: { arity: 2, run: (ctx, [a, b]) => revokePermission(ctx, a, b) },

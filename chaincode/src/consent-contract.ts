@@ -6,7 +6,7 @@ import { addDocument, getDocument, listDocuments, setDocumentStatus, supersedeDo
 import { invalid } from './errors.js';
 import { canonicalBytes, canonicalJson } from './json.js';
 import { erasePatient } from './erasure.js';
-import { getPractitioner, registerPatient, registerPractitioner, requirePatient } from './patients.js';
+import { getOrganization, getPractitioner, registerOrganization, registerPatient, registerPractitioner, requirePatient } from './patients.js';
 import {
   checkAccess,
   emergencyAccess,
@@ -63,6 +63,10 @@ export class ConsentContract extends Contract {
     return canonicalJson(await registerPractitioner(ctx, recordJson));
   }
 
+  async RegisterOrganization(ctx: ConsentContext, recordJson: string): Promise<string> {
+    return canonicalJson(await registerOrganization(ctx, recordJson));
+  }
+
   async GrantPermission(ctx: ConsentContext, permissionJson: string): Promise<string> {
     return canonicalJson(await grantPermission(ctx, permissionJson));
   }
@@ -115,6 +119,10 @@ export class ConsentContract extends Contract {
 
   async GetPractitioner(ctx: ConsentContext, practitionerId: string): Promise<string> {
     return canonicalJson(await getPractitioner(ctx, practitionerId));
+  }
+
+  async GetOrganization(ctx: ConsentContext, msp: string): Promise<string> {
+    return canonicalJson(await getOrganization(ctx, msp));
   }
 
   async ListPermissions(ctx: ConsentContext, patient: string): Promise<string> {

@@ -1,7 +1,7 @@
 import type { ConsentContext } from './context.js';
 import { denied, invalid, notFound } from './errors.js';
 import { isHomeAdmin, isPatientSelf } from './identity.js';
-import type { PatientRecord, PractitionerRecord } from './records.js';
+import type { OrganizationRecord, PatientRecord, PractitionerRecord } from './records.js';
 import * as v from './validate.js';
 
 export async function findPatient(ctx: ConsentContext, pseudonym: string): Promise<PatientRecord | undefined> {
@@ -78,5 +78,25 @@ export async function getPractitioner(ctx: ConsentContext, practitionerId: strin
     v.practitionerLedgerId(practitionerId, 'practitionerId'),
   ]);
   if (!record) throw notFound(`practitioner ${practitionerId}`);
+  return record;
+}
+
+/** By an admin of that MSP, for its own organization only; re-registration replaces the key. */
+export async function registerOrganization(ctx: ConsentContext, recordJson: string): Promise<OrganizationRecord> {
+  const input = v.objectArg(recordJson, 'organization record', ['msp', 'encryptionKey']);
+  const msp = v.mspId(input.msp, 'msp');
+  const encryptionKey = v.publicJwk(input.encryptionKey, 'encryptionKey');
+  const caller = ctx.caller;
+  if (caller.role !== 'admin') throw denied('only an admin may register an organization key');
+  if (msp !== caller.mspId) throw denied(`an admin of ${caller.mspId} may register only the key of ${caller.mspId}`);
+  const record: OrganizationRecord = { msp, encryptionKey, registeredAt: ctx.now };
+  await ctx.store.put('organization', [msp], record);
+  ctx.emit('OrganizationRegistered', { organization: record });
+  return record;
+}
+
+export async function getOrganization(ctx: ConsentContext, msp: string): Promise<OrganizationRecord> {
+  const record = await ctx.store.get<OrganizationRecord>('organization', [v.mspId(msp, 'msp')]);
+  if (!record) throw notFound(`organization ${msp}`);
   return record;
 }

@@ -21,6 +21,16 @@ export interface PractitionerRecord {
   verifiedAt: string;
 }
 
+/**
+ * A hospital's own encryption key, for permissions granted to the organization: data keys are wrapped for
+ * it, and only that hospital holds the private key.
+ */
+export interface OrganizationRecord {
+  msp: string;
+  encryptionKey: Jwk;
+  registeredAt: string;
+}
+
 export const GRANTEE_KINDS = ['practitioner', 'organization', 'client', 'study'] as const;
 export type GranteeKind = (typeof GRANTEE_KINDS)[number];
 

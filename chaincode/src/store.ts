@@ -8,6 +8,7 @@ type Stub = Context['stub'];
 export const KEY_TYPES = {
   patient: 'patient',
   practitioner: 'practitioner',
+  organization: 'organization',
   permission: 'permission',
   document: 'document',
   audit: 'audit',

@@ -28,8 +28,8 @@ describe('dispatch', () => {
     expect(names).toEqual(
       [
         'AddDocument', 'AnchorAudit', 'CheckAccess', 'EmergencyAccess', 'ErasePatient', 'GetAuditAnchor', 'GetDocument',
-        'GetPatient', 'GetPermissionHistory', 'GetPractitioner', 'GrantPermission', 'ListDocuments', 'ListPermissions',
-        'RegisterPatient', 'RegisterPractitioner', 'RevokePermission', 'SetDocumentStatus', 'SubmitBatch',
+        'GetOrganization', 'GetPatient', 'GetPermissionHistory', 'GetPractitioner', 'GrantPermission', 'ListDocuments', 'ListPermissions',
+        'RegisterOrganization', 'RegisterPatient', 'RegisterPractitioner', 'RevokePermission', 'SetDocumentStatus', 'SubmitBatch',
         'SupersedeDocument', 'UpdatePermission',
       ].sort(),
     );

@@ -83,3 +83,23 @@ describe('RegisterPractitioner', () => {
     expectFailure(await net.evaluate(c.lee, 'GetPractitioner', [LEE]), 'Not found');
   });
 });
+
+describe('RegisterOrganization', () => {
+  it('publishes the key an organization grant is encrypted for; only that hospital’s admin writes it', async () => {
+    const net = new TestNetwork();
+    const rec = (over: Record<string, unknown> = {}) => JSON.stringify({ msp: B, encryptionKey: KEY, ...over });
+    const r = await net.submit(c.adminB, 'RegisterOrganization', [rec()], { at: T0 });
+    const record = ok(r);
+    expect(record).toEqual({ msp: B, encryptionKey: KEY, registeredAt: iso(T0) });
+    expect(r.event).toEqual({ name: 'OrganizationRegistered', payload: JSON.stringify({ organization: record }) });
+    expect(ok(await net.evaluate(c.ryu, 'GetOrganization', [B]))).toEqual(record);
+    const rotated = { ...KEY, x: 'rotated' };
+    expect(ok(await net.submit(c.adminB, 'RegisterOrganization', [rec({ encryptionKey: rotated })])).encryptionKey).toEqual(rotated);
+
+    expectFailure(await net.submit(c.adminA, 'RegisterOrganization', [rec()]), 'Permission denied', `${A}`);
+    expectFailure(await net.submit(c.lee, 'RegisterOrganization', [rec()]), 'Permission denied');
+    expectFailure(await net.submit(c.adminB, 'RegisterOrganization', [rec({ encryptionKey: { ...KEY, d: 'secret' } })]), 'Invalid argument', 'private member');
+    expectFailure(await net.submit(c.adminB, 'RegisterOrganization', [rec({ name: 'B' })]), 'Invalid argument', 'unknown field');
+    expectFailure(await net.evaluate(c.lee, 'GetOrganization', [A]), 'Not found');
+  });
+});

@@ -1,13 +1,17 @@
 // This peer's endorsing identities (one per organization) and a bounded memory of the endorsements it
 // issued, so Submit can recognise its own endorsements without another signature verification.
-import crypto from 'node:crypto';
 import type { peer } from '@hyperledger/fabric-protos';
 import type { MspRegistry, ValidatedIdentity } from '../msp/msp.js';
 import { endorse } from '../runtime/endorser.js';
 import type { Signer } from '../runtime/signer.js';
 import type { Endorsers } from './envelope.js';
 
-const REMEMBERED = 20_000;
+/**
+ * Endorsements awaiting their Submit that are remembered (oldest dropped first): a client submits within
+ * moments of its endorsement, and one submitted later is verified like any other. An entry holds its
+ * proposal response payload (a few KB) until the Submit that uses it.
+ */
+const REMEMBERED = 4_096;
 
 function key(bytes: Uint8Array): string {
   return view(bytes).toString('base64');
@@ -18,11 +22,10 @@ function view(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** What this peer signed for a transaction, as strings (cheap to keep: no buffers for the GC to track). */
+/** What this peer signed for a transaction: the exact payload and each org's signature over it. */
 interface Issued {
-  /** base64 sha256 of the proposal response payload that was signed */
-  prpHash: string;
-  endorsements: { signer: Signer; signature: string }[];
+  prp: Buffer;
+  endorsements: { identity: Buffer; signature: Buffer }[];
 }
 
 export class PeerEndorsers implements Endorsers {
@@ -46,29 +49,34 @@ export class PeerEndorsers implements Endorsers {
 
   /** Signs the proposal response payload as each of `orgs` and remembers the result. */
   async endorse(txId: string, prpBytes: Uint8Array, orgs: string[]): Promise<peer.Endorsement[]> {
-    const endorsements = await Promise.all(
-      orgs.map((org) => {
-        const signer = this.signers.get(org);
-        if (!signer) throw new Error(`no endorser for ${org}`);
-        return endorse(prpBytes, signer);
-      }),
-    );
+    const signers = orgs.map((org) => {
+      const signer = this.signers.get(org);
+      if (!signer) throw new Error(`no endorser for ${org}`);
+      return signer;
+    });
+    const endorsements = await Promise.all(signers.map((signer) => endorse(prpBytes, signer)));
     if (this.issuedByTx.size >= REMEMBERED) {
       const oldest = this.issuedByTx.keys().next().value;
       if (oldest !== undefined) this.issuedByTx.delete(oldest);
     }
     this.issuedByTx.set(txId, {
-      prpHash: crypto.createHash('sha256').update(prpBytes).digest('base64'),
-      endorsements: endorsements.map((e, i) => ({ signer: this.signers.get(orgs[i])!, signature: key(e.getSignature_asU8()) })),
+      prp: view(prpBytes),
+      endorsements: endorsements.map((e, i) => ({ identity: view(signers[i].identity), signature: view(e.getSignature_asU8()) })),
     });
     return endorsements;
   }
 
+  /**
+   * True when this peer signed exactly `prpBytes` as `endorser` for `txId`, producing `signature`. A match
+   * is used up: the same endorsement submitted again is verified like any other.
+   */
   issued(txId: string, prpBytes: Uint8Array, endorser: Uint8Array, signature: Uint8Array): boolean {
     const issued = this.issuedByTx.get(txId);
-    if (!issued) return false;
-    const sig = key(signature);
-    const match = issued.endorsements.some((e) => e.signature === sig && view(e.signer.identity).equals(endorser));
-    return match && issued.prpHash === crypto.createHash('sha256').update(prpBytes).digest('base64');
+    if (!issued || !issued.prp.equals(prpBytes)) return false;
+    const i = issued.endorsements.findIndex((e) => e.signature.equals(signature) && e.identity.equals(endorser));
+    if (i < 0) return false;
+    issued.endorsements.splice(i, 1);
+    if (issued.endorsements.length === 0) this.issuedByTx.delete(txId);
+    return true;
   }
 }

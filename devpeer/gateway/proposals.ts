@@ -1,6 +1,5 @@
 // Evaluate and Endorse: decode the request, route it (channel, chaincode, organizations), let the
 // peer validate and simulate the proposal, and map failures to the Fabric gateway's codes and details.
-import { msp as mspProtos } from '@hyperledger/fabric-protos';
 import { isError, responseFields, type Simulation } from '../runtime/endorser.js';
 import { bytesField, message } from '../runtime/protoenc.js';
 import { invokeQscc, QSCC } from '../runtime/qscc.js';
@@ -8,12 +7,13 @@ import { preparedTransactionFields } from '../runtime/transaction.js';
 import { decodeRequestFields, requireChannel, type GatewayContext } from './context.js';
 import { DecodeError } from './decode.js';
 import { Code, RpcError, type ErrorDetail } from './errors.js';
-import { decodeProposalRequest, Encoded } from './messages.js';
+import { decodePair, decodeProposalRequest, Encoded } from './messages.js';
 import { ProposalError, unpackProposal, validateProposal, type UnpackedProposal } from './proposal.js';
 
+/** msp.SerializedIdentity.mspid (field 1), or '' when the creator does not decode. */
 function creatorMspId(creator: Uint8Array): string {
   try {
-    return mspProtos.SerializedIdentity.deserializeBinary(creator).getMspid();
+    return decodePair(creator, 'SerializedIdentity')[0].toString('utf8');
   } catch {
     return '';
   }

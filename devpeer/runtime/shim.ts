@@ -96,23 +96,30 @@ interface WinstonLogger {
   [method: string]: unknown;
 }
 
+/** A winston level's number, or null for an unknown (or unset) level name. */
+function levelValue(levels: Record<string, number>, name: string | undefined): number | null {
+  const v = name === undefined ? undefined : levels[name];
+  return !v && v !== 0 ? null : v;
+}
+
 /**
  * winston 3's Logger#isLevelEnabled, reading the pipe targets directly: its `transports` getter builds a
- * new array on every call, and the shim asks several times per transaction.
+ * new array on every call, and the shim asks several times per transaction. No closures or arrays are
+ * created per call (tsx wraps every named closure in a defineProperty call).
  */
 function levelEnabled(logger: WinstonLogger, level: string): boolean {
-  const value = (name: string | undefined): number | null => {
-    const v = name === undefined ? undefined : logger.levels[name];
-    return !v && v !== 0 ? null : v;
-  };
-  const given = value(level);
+  const given = levelValue(logger.levels, level);
   if (given === null) return false;
-  const configured = value(logger.level);
+  const configured = levelValue(logger.levels, logger.level);
   if (configured === null) return false;
   const pipes = logger._readableState.pipes as { level?: string }[] | { level?: string } | null | undefined;
-  const transports = Array.isArray(pipes) ? pipes : pipes ? [pipes] : [];
-  if (transports.length === 0) return configured >= given;
-  return transports.some((t) => (value(t.level) ?? configured) >= given);
+  if (!pipes) return configured >= given;
+  if (!Array.isArray(pipes)) return (levelValue(logger.levels, pipes.level) ?? configured) >= given;
+  if (pipes.length === 0) return configured >= given;
+  for (const t of pipes) {
+    if ((levelValue(logger.levels, t.level) ?? configured) >= given) return true;
+  }
+  return false;
 }
 
 const LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly', 'fatal'];

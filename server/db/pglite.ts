@@ -1,24 +1,47 @@
 import fs from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
+import { changesData, LocalChangeFeed } from './change-feed.js';
 import type { Database, Queryable } from './database.js';
+import { QueryCache } from './query-cache.js';
 
-/** dataDir undefined = in memory (tests). PGlite is single-connection, so transactions are queued. */
+/**
+ * dataDir undefined = in memory (tests). PGlite is single-connection and owned by this process, so every
+ * change goes through here and the change feed sees it.
+ */
 export async function openPglite(dataDir?: string): Promise<Database> {
   if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
   const pg = await PGlite.create(dataDir);
-  const wrap = (q: Pick<PGlite, 'query' | 'exec'>): Queryable => ({
+  const changes = new LocalChangeFeed();
+  const wrap = (q: Pick<PGlite, 'query' | 'exec'>, onWrite: () => void): Queryable => ({
     exec: async (sql: string) => {
-      await q.exec(sql);
+      try {
+        await q.exec(sql);
+      } finally {
+        onWrite();
+      }
     },
     query: async <Row>(sql: string, params?: unknown[]) => {
-      const result = await q.query<Row>(sql, params as unknown[]);
-      return { rows: result.rows };
+      if (!changesData(sql)) return { rows: (await q.query<Row>(sql, params as unknown[])).rows };
+      try {
+        return { rows: (await q.query<Row>(sql, params as unknown[])).rows };
+      } finally {
+        onWrite();
+      }
     },
   });
   return {
     kind: 'pglite',
-    ...wrap(pg),
-    transaction: (fn) => pg.transaction((tx) => fn(wrap(tx))),
+    changes,
+    cache: new QueryCache(changes),
+    ...wrap(pg, () => changes.bump()),
+    async transaction(fn) {
+      let wrote = false;
+      try {
+        return await pg.transaction((tx) => fn(wrap(tx, () => (wrote = true))));
+      } finally {
+        if (wrote) changes.bump(); // after commit or rollback: a read between the two may have seen either
+      }
+    },
     close: () => pg.close(),
   };
 }

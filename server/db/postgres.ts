@@ -1,5 +1,8 @@
 import pg from 'pg';
+import { changesData } from './change-feed.js';
 import type { Database, Queryable } from './database.js';
+import { QueryCache } from './query-cache.js';
+import { SharedChangeFeed } from './shared-change-feed.js';
 
 // BIGINT (int8) as JS number: block numbers and sizes stay far below 2^53.
 pg.types.setTypeParser(20, (value) => Number(value));
@@ -8,25 +11,43 @@ export async function openPostgres(connectionString: string): Promise<Database> 
   const pool = new pg.Pool({ connectionString, max: 10 });
   const client = await pool.connect(); // fail fast on a bad URL
   client.release();
+  await SharedChangeFeed.install(pool);
+  const changes = new SharedChangeFeed(pool);
+  // a write is acknowledged to its caller only after the change sequence moved past it
   const query: Queryable['query'] = async <Row>(sql: string, params?: unknown[]) => {
-    const result = await pool.query(sql, params);
-    return { rows: result.rows as Row[] };
+    if (!changesData(sql)) return { rows: (await pool.query(sql, params)).rows as Row[] };
+    try {
+      return { rows: (await pool.query(sql, params)).rows as Row[] };
+    } finally {
+      await changes.advance();
+    }
   };
   return {
     kind: 'postgres',
+    changes,
+    cache: new QueryCache(changes),
     query,
     exec: async (sql) => {
-      await pool.query(sql);
+      try {
+        await pool.query(sql);
+      } finally {
+        await changes.advance();
+      }
     },
     async transaction(fn) {
       const conn = await pool.connect();
+      let wrote = false;
       try {
         await conn.query('BEGIN');
         const result = await fn({
           exec: async (sql: string) => {
+            wrote = true;
             await conn.query(sql);
           },
-          query: async <Row>(sql: string, params?: unknown[]) => ({ rows: (await conn.query(sql, params)).rows as Row[] }),
+          query: async <Row>(sql: string, params?: unknown[]) => {
+            wrote ||= changesData(sql);
+            return { rows: (await conn.query(sql, params)).rows as Row[] };
+          },
         });
         await conn.query('COMMIT');
         return result;
@@ -35,6 +56,7 @@ export async function openPostgres(connectionString: string): Promise<Database> 
         throw err;
       } finally {
         conn.release();
+        if (wrote) await changes.advance();
       }
     },
     close: () => pool.end(),

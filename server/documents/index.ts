@@ -8,6 +8,8 @@ export {
 } from './chunked-aead.js';
 export {
   generateEncryptionKeyPair,
+  openSealed,
+  sealFor,
   unwrapDataKey,
   wrapDataKey,
   type EncryptionKeyPair,

@@ -101,3 +101,33 @@ export async function unwrapDataKey(
   if (plaintext.length !== DATA_KEY_LENGTH) throw new IntegrityError('wrapped key has the wrong length');
   return Buffer.from(plaintext);
 }
+
+/**
+ * Small content (not a data key) encrypted straight to one recipient, as a compact JWE with the same algorithms;
+ * `context` entries become protected header members that `openSealed` requires to match.
+ */
+export async function sealFor(recipient: Recipient, plaintext: Uint8Array, context: Record<string, string> = {}): Promise<string> {
+  if (!recipient.id) throw new TypeError('recipient id is required');
+  const publicKey = await importJWK(publicPart(recipient.publicJwk), KEY_WRAP_ALG);
+  const header: CompactJWEHeaderParameters = { ...context, alg: KEY_WRAP_ALG, enc: KEY_WRAP_ENC, kid: recipient.id };
+  return new CompactEncrypt(plaintext).setProtectedHeader(header).encrypt(publicKey);
+}
+
+/** Opens what sealFor made: another recipient's JWE → NoKeyError('unwrap-failed'); a mismatched context → IntegrityError. */
+export async function openSealed(jwe: string, privateKey: KeyObject | JWK, context: Record<string, string> = {}): Promise<Buffer> {
+  let header: Record<string, unknown>;
+  try {
+    header = decodeProtectedHeader(jwe) as Record<string, unknown>;
+  } catch (err) {
+    throw new IntegrityError('sealed content is not a compact JWE', { cause: err });
+  }
+  for (const [name, value] of Object.entries(context)) {
+    if (header[name] !== value) throw new IntegrityError(`sealed content belongs to another ${name}`);
+  }
+  try {
+    const { plaintext } = await compactDecrypt(jwe, privateKey, { keyManagementAlgorithms: [KEY_WRAP_ALG], contentEncryptionAlgorithms: [KEY_WRAP_ENC] });
+    return Buffer.from(plaintext);
+  } catch (err) {
+    throw new NoKeyError('the sealed content cannot be opened with this private key', 'unwrap-failed', { cause: err });
+  }
+}

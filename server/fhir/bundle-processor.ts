@@ -25,8 +25,10 @@ interface EntryRequest {
 export type SubmitLedgerBatch = (ctx: RequestContext, ops: { fn: string; args: string[] }[]) => Promise<void>;
 
 /**
- * `batch`: every entry on its own, each answered in place. `transaction`: all or nothing — its ledger
- * writes (Consent, DocumentReference) become one SubmitBatch, which the chaincode commits or refuses whole.
+ * `batch`: every entry on its own, each decided and answered in place. `transaction`: all or nothing — every
+ * entry is decided before anything is written (a denied entry refuses the whole Bundle), its reads are answered
+ * as of before its writes, and its ledger writes (Consent, DocumentReference) become one SubmitBatch, which the
+ * chaincode commits or refuses whole.
  */
 export async function processBundle(ctx: RequestContext, registry: RepositoryRegistry, bundle: Resource, submitBatch: SubmitLedgerBatch): Promise<Bundle> {
   if (bundle.resourceType !== 'Bundle') throw badRequest(`POST to the base expects a Bundle, got ${bundle.resourceType}`);
@@ -55,9 +57,12 @@ async function processTransaction(ctx: RequestContext, registry: RepositoryRegis
   const prepared: (PreparedLedgerWrite | undefined)[] = [];
   /** conditional creates whose If-None-Exist matched: answered with the existing resource, nothing written */
   const matched = new Map<number, Resource>();
+  /** reads, answered before anything is written: a read the caller may not make refuses the whole transaction */
+  const reads = new Map<number, BundleEntry>();
   try {
     for (const [i, req] of parsed.entries()) {
       if (req.method === 'GET') {
+        reads.set(i, await runEntry(ctx, registry, req));
         prepared.push(undefined);
         continue;
       }
@@ -79,7 +84,7 @@ async function processTransaction(ctx: RequestContext, registry: RepositoryRegis
     throw err;
   }
   const out: BundleEntry[] = [];
-  for (const [i, req] of parsed.entries()) {
+  for (const i of parsed.keys()) {
     const p = prepared[i];
     const existing = matched.get(i);
     if (existing) {
@@ -87,7 +92,7 @@ async function processTransaction(ctx: RequestContext, registry: RepositoryRegis
       continue;
     }
     if (!p) {
-      out.push(await runEntry(ctx, registry, req));
+      out.push(reads.get(i)!);
       continue;
     }
     const answer = await p.respond();

@@ -20,7 +20,8 @@ const REVINCLUDES: Record<string, { type: string; param: string; target: string 
 
 /**
  * Resolves `_include`/`_revinclude` through the target repositories, so an included resource is subject
- * to exactly the same access policy as a direct read: what the caller may not read is silently absent.
+ * to exactly the same access policy as a direct read: what the caller may not read (the ledger denies it,
+ * or the token's scopes do not cover its type) is silently absent.
  */
 export async function resolveIncludes(ctx: RequestContext, registry: RepositoryRegistry, matchType: string, matches: Resource[], include: string[], revinclude: string[]): Promise<Resource[]> {
   const out = new Map<string, Resource>();
@@ -36,7 +37,7 @@ export async function resolveIncludes(ctx: RequestContext, registry: RepositoryR
       try {
         out.set(`${type}/${id}`, await registry.get(type).read(ctx, id));
       } catch (err) {
-        if (!(err instanceof FhirError) || err.status !== 404) throw err;
+        if (!absent(err)) throw err;
       }
     }
   }
@@ -48,10 +49,21 @@ export async function resolveIncludes(ctx: RequestContext, registry: RepositoryR
     for (const m of matches) {
       const query = new URLSearchParams({ [target.param]: `${m.resourceType}/${m.id}`, _count: '200' });
       const { request } = parseSearchRequest(query, repo.searchParams, false, repo.sortParams ?? []);
-      const found = await repo.search(ctx, request);
+      let found;
+      try {
+        found = await repo.search(ctx, request);
+      } catch (err) {
+        if (absent(err)) break;
+        throw err;
+      }
       for (const r of found.resources) out.set(`${r.resourceType}/${r.id}`, r);
     }
   }
   for (const m of matches) out.delete(`${m.resourceType}/${m.id}`);
   return [...out.values()];
+}
+
+/** Not found, or outside the token's scopes: either way left out of the Bundle without a trace. */
+function absent(err: unknown): boolean {
+  return err instanceof FhirError && (err.status === 404 || err.status === 403);
 }

@@ -1,4 +1,4 @@
-import type { AccessDecision, AuditAnchor, DocumentMeta, Grantee, HistoryEntry, PatientRecord, Permission, PractitionerRecord, Right } from '../../chaincode/src/records.js';
+import type { AccessDecision, AuditAnchor, DocumentMeta, Grantee, HistoryEntry, OrganizationRecord, PatientRecord, Permission, PractitionerRecord, Right } from '../../chaincode/src/records.js';
 import type { LedgerUser } from './identity.js';
 import type { LedgerTransactions, SubmitResult } from './transactions.js';
 
@@ -22,6 +22,9 @@ export class ConsentryLedger {
   }
   registerPractitioner(as: LedgerUser, record: Pick<PractitionerRecord, 'id' | 'npi' | 'encryptionKey'>) {
     return this.submit<PractitionerRecord>(as, 'RegisterPractitioner', [JSON.stringify(record)]);
+  }
+  registerOrganization(as: LedgerUser, record: Pick<OrganizationRecord, 'msp' | 'encryptionKey'>) {
+    return this.submit<OrganizationRecord>(as, 'RegisterOrganization', [JSON.stringify(record)]);
   }
   grantPermission(as: LedgerUser, permission: PermissionInput) {
     return this.submit<Permission>(as, 'GrantPermission', [JSON.stringify(permission)]);
@@ -59,6 +62,9 @@ export class ConsentryLedger {
   }
   getPatient(as: LedgerUser, pseudonym: string) {
     return this.evaluate<PatientRecord>(as, 'GetPatient', [pseudonym]);
+  }
+  getOrganization(as: LedgerUser, msp: string) {
+    return this.evaluate<OrganizationRecord>(as, 'GetOrganization', [msp]);
   }
   listPermissions(as: LedgerUser, patient: string) {
     return this.evaluate<Permission[]>(as, 'ListPermissions', [patient]);

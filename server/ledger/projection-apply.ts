@@ -1,4 +1,4 @@
-import type { AuditAnchor, DocumentMeta, PatientRecord, Permission, PractitionerRecord } from '../../chaincode/src/records.js';
+import type { AuditAnchor, DocumentMeta, OrganizationRecord, PatientRecord, Permission, PractitionerRecord } from '../../chaincode/src/records.js';
 import type { Queryable } from '../db/database.js';
 import type { BlockTransaction } from './blocks.js';
 
@@ -27,6 +27,7 @@ export async function applyTransactionEvent(db: Queryable, blockNumber: number, 
     const at = { blockNumber, txId: tx.txId, time: tx.time.toISOString() };
     for (const r of records.patients) await upsertPatient(db, r, at);
     for (const r of records.practitioners) await upsertPractitioner(db, r, at);
+    for (const r of records.organizations) await upsertOrganization(db, r, at);
     for (const r of records.permissions) await upsertPermission(db, r, at);
     for (const r of records.documents) await upsertDocument(db, r, at);
     for (const r of records.anchors) await upsertAnchor(db, r, at);
@@ -36,6 +37,7 @@ export async function applyTransactionEvent(db: Queryable, blockNumber: number, 
 interface Records {
   patients: PatientRecord[];
   practitioners: PractitionerRecord[];
+  organizations: OrganizationRecord[];
   permissions: Permission[];
   documents: DocumentMeta[];
   anchors: AuditAnchor[];
@@ -43,17 +45,18 @@ interface Records {
 
 // Payload keys that hold records as they now stand on the ledger (chaincode/README.md "Events").
 // `previous` (PermissionUpdated) is the replaced version and must not be projected.
-const RECORD_KEYS = ['patient', 'practitioner', 'permission', 'permissions', 'document', 'superseded', 'documents', 'anchor'] as const;
+const RECORD_KEYS = ['patient', 'practitioner', 'organization', 'permission', 'permissions', 'document', 'superseded', 'documents', 'anchor'] as const;
 
 /** The ledger records an event payload carries, by shape, from the keys that hold current records. */
 export function collectRecords(payload: Record<string, unknown>): Records {
-  const out: Records = { patients: [], practitioners: [], permissions: [], documents: [], anchors: [] };
+  const out: Records = { patients: [], practitioners: [], organizations: [], permissions: [], documents: [], anchors: [] };
   const visit = (value: unknown): void => {
     if (Array.isArray(value)) return value.forEach(visit);
     if (!value || typeof value !== 'object') return;
     const v = value as Record<string, unknown>;
     if (typeof v.pseudonym === 'string' && typeof v.homeMsp === 'string') out.patients.push(v as unknown as PatientRecord);
     else if (typeof v.npi === 'string' && typeof v.msp === 'string' && typeof v.id === 'string') out.practitioners.push(v as unknown as PractitionerRecord);
+    else if (typeof v.msp === 'string' && typeof v.registeredAt === 'string' && v.encryptionKey) out.organizations.push(v as unknown as OrganizationRecord);
     else if (v.grantee && Array.isArray(v.rights)) out.permissions.push(v as unknown as Permission);
     else if (typeof v.ciphertextSha256 === 'string') out.documents.push(v as unknown as DocumentMeta);
     else if (typeof v.merkleRoot === 'string' && typeof v.msp === 'string') out.anchors.push(v as unknown as AuditAnchor);
@@ -81,6 +84,14 @@ function upsertPractitioner(db: Queryable, r: PractitionerRecord, at: Origin) {
     `INSERT INTO ledger_practitioners (id, msp, npi, record, block_number, tx_id) VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (id) DO UPDATE SET msp = $2, npi = $3, record = $4, block_number = $5, tx_id = $6`,
     [r.id, r.msp, r.npi, JSON.stringify(r), at.blockNumber, at.txId],
+  );
+}
+
+function upsertOrganization(db: Queryable, r: OrganizationRecord, at: Origin) {
+  return db.query(
+    `INSERT INTO ledger_organizations (msp, record, block_number, tx_id) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (msp) DO UPDATE SET record = $2, block_number = $3, tx_id = $4`,
+    [r.msp, JSON.stringify(r), at.blockNumber, at.txId],
   );
 }
 

@@ -3,34 +3,126 @@ import type { RequestContext } from '../fhir/context.js';
 
 type ReadAction = 'read' | 'vread' | 'search' | 'download';
 
-/** The hospital's read-access log: every read of a patient's data it serves (accounting of disclosures). */
-export async function logRead(db: Queryable, ctx: RequestContext, entry: { patient: string; resourceType: string; resourceId: string; action: ReadAction }): Promise<void> {
-  await db.query(
-    `INSERT INTO read_access_log (username, agent, patient, resource_type, resource_id, action, purpose, ledger_height) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-    [ctx.caller.username, ctx.caller.ledgerId, entry.patient, entry.resourceType, entry.resourceId, entry.action, 'TREAT', ctx.ledgerHeight ?? 0],
-  );
+export interface ReadEntry {
+  patient: string;
+  resourceType: string;
+  resourceId: string;
+  action: ReadAction;
 }
 
+/** A search that served one patient's resources: one entry naming all of them. */
+export interface SearchEntry {
+  patient: string;
+  resourceType: string;
+  resourceIds: string[];
+}
+
+interface Row {
+  at: Date;
+  username: string;
+  agent: string;
+  patient: string;
+  resourceType: string;
+  resourceId: string | null;
+  resourceIds: string[] | null;
+  action: ReadAction;
+  purpose: string;
+  height: number;
+}
+
+// resource_ids travel as JSON text (unnest cannot take an array of arrays of different lengths)
+const INSERT = `INSERT INTO read_access_log (at, username, agent, patient, resource_type, resource_id, resource_ids, action, purpose, ledger_height)
+  SELECT at, username, agent, patient, resource_type, resource_id,
+    CASE WHEN ids IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(ids::jsonb)) END, action, purpose, ledger_height
+  FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])
+    AS x(at, username, agent, patient, resource_type, resource_id, ids, action, purpose, ledger_height)`;
+
 /**
- * Runs `select` (whose rows carry `log_patient` and `log_id`) and writes a read-log row for every row it
- * returns, in one statement: the rows served and their log entries commit together, and a request costs
- * one round trip to the database instead of one per row. `order` names a column of the select that gives
- * the order of the rows returned.
+ * The hospital's read-access log (accounting of disclosures), written with group commit: reads that arrive
+ * in the same turn of the event loop, or while a write is in flight, go out together in one statement. Every caller waits until its rows are
+ * committed, so nothing is served that is not logged; a failed write fails every read waiting on it.
  */
-export async function selectAndLogReads<Row>(
-  db: Queryable,
-  ctx: RequestContext,
-  q: { select: string; params: unknown[]; resourceType: string; action: ReadAction; order?: string },
-): Promise<Row[]> {
-  const n = q.params.length;
-  const { rows } = await db.query<Row>(
-    `WITH hits AS (${q.select}),
-     logged AS (
-       INSERT INTO read_access_log (username, agent, patient, resource_type, resource_id, action, purpose, ledger_height)
-       SELECT $${n + 1}, $${n + 2}, hits.log_patient, $${n + 3}, hits.log_id, $${n + 4}, 'TREAT', $${n + 5}::bigint FROM hits
-     )
-     SELECT * FROM hits${q.order ? ` ORDER BY hits.${q.order}` : ''}`,
-    [...q.params, ctx.caller.username, ctx.caller.ledgerId, q.resourceType, q.action, ctx.ledgerHeight ?? 0],
-  );
-  return rows;
+class ReadLog {
+  private queue: { rows: Row[]; done: (err?: unknown) => void }[] = [];
+  private writing = false;
+
+  constructor(private readonly db: Queryable) {}
+
+  record(rows: Row[]): Promise<void> {
+    if (rows.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.queue.push({ rows, done: (err) => (err === undefined ? resolve() : reject(err)) });
+      if (!this.writing) {
+        this.writing = true;
+        setImmediate(() => void this.drain()); // after this turn's I/O: every request that arrived with it joins
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue;
+      this.queue = [];
+      const rows = batch.flatMap((b) => b.rows);
+      const column = <K extends keyof Row>(k: K) => rows.map((r) => r[k]);
+      try {
+        await this.db.query(INSERT, [
+          column('at'),
+          column('username'),
+          column('agent'),
+          column('patient'),
+          column('resourceType'),
+          column('resourceId'),
+          rows.map((r) => (r.resourceIds ? JSON.stringify(r.resourceIds) : null)),
+          column('action'),
+          column('purpose'),
+          column('height'),
+        ]);
+        for (const b of batch) b.done();
+      } catch (err) {
+        for (const b of batch) b.done(err);
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    this.writing = false;
+  }
+}
+
+const logs = new WeakMap<Queryable, ReadLog>();
+
+function logOf(db: Queryable): ReadLog {
+  let log = logs.get(db);
+  if (!log) logs.set(db, (log = new ReadLog(db)));
+  return log;
+}
+
+function row(ctx: RequestContext, patient: string, resourceType: string, action: ReadAction, ids: { resourceId?: string; resourceIds?: string[] }): Row {
+  return {
+    at: new Date(), // when served (a create answers with the document after its commit, later than ctx.now)
+    username: ctx.caller.username,
+    agent: ctx.caller.ledgerId,
+    patient,
+    resourceType,
+    resourceId: ids.resourceId ?? null,
+    resourceIds: ids.resourceIds ?? null,
+    action,
+    purpose: 'TREAT',
+    height: ctx.ledgerHeight ?? 0,
+  };
+}
+
+/** Logs reads of a patient's data served to `ctx`'s caller; resolves once they are durable. */
+export function logReads(db: Queryable, ctx: RequestContext, entries: ReadEntry[]): Promise<void> {
+  return logOf(db).record(entries.map((e) => row(ctx, e.patient, e.resourceType, e.action, { resourceId: e.resourceId })));
+}
+
+/** Logs what a search served: one entry per patient, naming every resource of theirs on the page. */
+export function logSearch(db: Queryable, ctx: RequestContext, resourceType: string, served: { patient: string; id: string }[]): Promise<void> {
+  const byPatient = new Map<string, string[]>();
+  for (const s of served) byPatient.set(s.patient, [...(byPatient.get(s.patient) ?? []), s.id]);
+  return logOf(db).record([...byPatient].map(([patient, ids]) => row(ctx, patient, resourceType, 'search', { resourceIds: ids })));
+}
+
+export function logRead(db: Queryable, ctx: RequestContext, entry: ReadEntry): Promise<void> {
+  return logReads(db, ctx, [entry]);
 }

@@ -48,6 +48,10 @@ export function auditRowToAuditEvent(row: AuditRow, refs: AuditReferences): Reso
   if (what && row.entity_type !== 'Patient') {
     entities.push({ what, type: coding(ENTITY_TYPE, '2', 'System Object'), role: coding(OBJECT_ROLE, '4', 'Domain Resource') });
   }
+  for (const id of row.entity_ids ?? []) {
+    const served = entityReference(row.entity_type, id, refs);
+    if (served) entities.push({ what: served, type: coding(ENTITY_TYPE, '2', 'System Object'), role: coding(OBJECT_ROLE, '4', 'Domain Resource') });
+  }
   const superseded = (row.payload?.superseded as { id?: string } | undefined)?.id;
   if (superseded) entities.push({ what: { reference: `DocumentReference/${superseded}` }, type: coding(ENTITY_TYPE, '2', 'System Object'), role: coding(OBJECT_ROLE, '4', 'Domain Resource'), description: 'superseded document' });
   if (row.patient) {
@@ -95,6 +99,8 @@ function coding(system: string, code: string, display?: string) {
 function agentReference(ledgerId: string, refs: AuditReferences): { reference: string } {
   if (PSEUDONYM.test(ledgerId)) return { reference: `Patient/${refs.patientId(ledgerId)}` };
   if (ledgerId.includes('/Practitioner/')) return { reference: refs.practitioner(ledgerId) };
+  // a backend service (system token) reads as `client/<client id>`; its FHIR face is a Device
+  if (ledgerId.startsWith('client/')) return { reference: `Device/${ledgerId.slice('client/'.length)}` };
   return { reference: `Organization/${ledgerId}` };
 }
 

@@ -16,7 +16,7 @@ import { anyOf, dateOnInstant, orderBy, SqlWhere, tokenCode } from './sql-search
 const SEARCH_PARAMS: SearchParamDef[] = [
   { name: 'patient', type: 'reference', documentation: 'The patient the event is about' },
   { name: 'entity', type: 'reference', documentation: 'The resource acted on (Consent, DocumentReference, Patient, Practitioner, ...)' },
-  { name: 'agent', type: 'reference', documentation: 'Who acted (Practitioner, Patient, or Organization/<MSP id> for a hospital)' },
+  { name: 'agent', type: 'reference', documentation: 'Who acted (Practitioner, Patient, Device/<client id> for a backend service, or Organization/<MSP id> for a hospital)' },
   { name: 'date', type: 'date', documentation: 'When the event was recorded (ledger transaction time, or time of the read)' },
   { name: 'action', type: 'token', documentation: 'C | R | U | D | E' },
   { name: 'subtype', type: 'token', documentation: 'The ledger event (PermissionGranted, DocumentAdded, ...) or the kind of read (read, vread, search, download)' },
@@ -102,7 +102,8 @@ export class AuditEventRepository implements ResourceRepository {
           const entity = entities.get(v);
           if (!entity) return 'FALSE';
           if (entity.patient) return `ae.patient = ${where.param(entity.patient)}`;
-          return `(ae.entity_type = ${where.param(entity.type)} AND ae.entity_id = ${where.param(entity.id)})`;
+          const id = where.param(entity.id);
+          return `(ae.entity_type = ${where.param(entity.type)} AND (ae.entity_id = ${id} OR ${id} = ANY (ae.entity_ids)))`;
         });
       }
       default:
@@ -122,6 +123,8 @@ export class AuditEventRepository implements ResourceRepository {
     const rel = this.relative(value);
     const org = /^Organization\/([A-Za-z0-9.-]{1,64})$/.exec(rel);
     if (org) return org[1];
+    const device = /^Device\/([A-Za-z0-9._~-]{1,128})$/.exec(rel);
+    if (device) return `client/${device[1]}`;
     if (/^Patient\//.test(rel)) return this.patients.pseudonymOf(rel);
     return this.hospitals.ledgerIdForReference(rel);
   }

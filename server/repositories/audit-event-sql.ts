@@ -1,3 +1,4 @@
+import { reachSql } from '../decisions/access.js';
 import type { Caller } from '../fhir/context.js';
 import type { SqlWhere } from './sql-search.js';
 
@@ -14,6 +15,8 @@ export interface AuditRow {
   agent: string | null;
   entity_type: string | null;
   entity_id: string | null;
+  /** a search's log entry: every resource of the patient it served */
+  entity_ids: string[] | null;
   /** the ledger event name, or the kind of read (read, vread, search, download) */
   subtype: string;
   /** the organization that wrote the transaction (ledger) or served the read (log) */
@@ -54,12 +57,12 @@ export function auditRowsSql(where: SqlWhere, selfMsp: string): string {
   return `(
     SELECT 'ledger-' || e.block_number || '-' || e.tx_index || '-' || e.event_index AS id, 'ledger'::text AS src,
       e.tx_time AS at, e.patient, ${LEDGER_ACTION} AS action, ${LEDGER_AGENT} AS agent,
-      ${LEDGER_ENTITY_TYPE} AS entity_type, ${LEDGER_ENTITY_ID} AS entity_id, e.event_name AS subtype,
+      ${LEDGER_ENTITY_TYPE} AS entity_type, ${LEDGER_ENTITY_ID} AS entity_id, NULL::text[] AS entity_ids, e.event_name AS subtype,
       e.creator_msp AS msp, e.payload -> 'permission' ->> 'purpose' AS purpose, e.tx_id, e.block_number, e.payload,
       e.block_number AS o1, e.tx_index AS o2, e.event_index AS o3
     FROM ledger_events e
     UNION ALL
-    SELECT 'read-' || l.seq, 'read'::text, l.at, l.patient, 'R'::text, l.agent, l.resource_type, l.resource_id, l.action,
+    SELECT 'read-' || l.seq, 'read'::text, l.at, l.patient, 'R'::text, l.agent, l.resource_type, l.resource_id, l.resource_ids, l.action,
       ${self}::text, l.purpose, NULL::text, NULL::bigint, NULL::jsonb, l.seq, 0, 0
     FROM read_access_log l
   ) ae`;
@@ -68,9 +71,16 @@ export function auditRowsSql(where: SqlWhere, selfMsp: string): string {
 /**
  * Who sees which audit records: a patient every record about them (their history: grants, revokes,
  * uploads, reads); an admin the records of their hospital (its transactions, its patients, its log);
- * a practitioner the records of what they did.
+ * a practitioner (and a backend service) the records of what they did. Then narrowed to the token's scope
+ * reach (a practitioner's `patient/` scope: records about that patient).
  */
 export function visibleAuditSql(where: SqlWhere, caller: Caller): string {
+  const visible = ledgerVisibleAuditSql(where, caller);
+  const reach = reachSql(caller, { patient: 'ae.patient' }, (v) => where.param(v));
+  return reach === 'TRUE' ? visible : `(${visible} AND ${reach})`;
+}
+
+function ledgerVisibleAuditSql(where: SqlWhere, caller: Caller): string {
   switch (caller.role) {
     case 'patient':
       return caller.pseudonym ? `ae.patient = ${where.param(caller.pseudonym)}` : 'FALSE';

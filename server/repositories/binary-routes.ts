@@ -35,7 +35,8 @@ export function binaryRoutes(deps: { db: Database; documents: DocumentStore; key
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > MAX_BINARY_BYTES) throw new FhirError(413, 'too-long', `Binary over ${MAX_BINARY_BYTES} bytes`);
     const id = crypto.randomUUID();
-    const recipients = await keys.recipientsFor(ctx.caller.ledgerId, ctx.caller);
+    // not yet anybody's document: only the uploader holds a key until a DocumentReference binds it
+    const recipients = await keys.recipientsFor(ctx.caller.ledgerId, undefined, ctx.caller);
     let stored;
     try {
       stored = await documents.storeDocument({ patient: STAGING, documentId: id, content: req, recipients, maxBytes: MAX_BINARY_BYTES });

@@ -12,6 +12,7 @@ import type { LedgerClient } from '../ledger/index.js';
 import type { HospitalDirectory } from '../membership/directory.js';
 import type { PatientDirectory } from '../membership/patients.js';
 import { visibleConsentsSql } from './consent-visibility.js';
+import type { GranteeKeys } from './grantee-keys.js';
 import { decideAt, settle } from './ledger-read.js';
 import { anyOf, dateOnInstant, dateOnPeriod, orderBy, SqlWhere, tokenCode } from './sql-search.js';
 
@@ -49,6 +50,8 @@ export class ConsentRepository implements ResourceRepository, LedgerTransactiona
     private readonly ledger: LedgerClient,
     private readonly patients: PatientDirectory,
     private readonly hospitals: HospitalDirectory,
+    /** wraps and deletes grantees' document keys after a grant, change or revoke (DESIGN §6) */
+    private readonly granteeKeys?: GranteeKeys,
   ) {}
 
   async read(ctx: RequestContext, id: string): Promise<Resource> {
@@ -128,20 +131,33 @@ export class ConsentRepository implements ResourceRepository, LedgerTransactiona
       throw preconditionFailed(`Consent/${id} is at version ${existing.record.version}, not ${opts.ifMatch}`);
     }
     if (existing.record.patient !== input.patient) throw badRequest('a Consent cannot be moved to another patient', ['Consent.patient']);
-    return { op: { fn: 'UpdatePermission', args: [JSON.stringify({ ...input, id })] }, respond: async () => ({ status: '200', resource: await this.read(ctx, id) }) };
+    return {
+      op: { fn: 'UpdatePermission', args: [JSON.stringify({ ...input, id })] },
+      respond: async () => {
+        await this.granteeKeys?.afterPermissionWrite(input.patient, [existing.record.grantee, input.grantee]);
+        return { status: '200', resource: await this.read(ctx, id) };
+      },
+    };
   }
 
   async prepareDelete(ctx: RequestContext, id: string): Promise<PreparedLedgerWrite> {
     const existing = await this.visibleRow(ctx, id);
     if (!existing) throw notFound('Consent', id);
     this.requirePatientSelf(ctx, existing.record.patient);
-    return { op: { fn: 'RevokePermission', args: [existing.record.patient, id] }, respond: async () => ({ status: '200' }) };
+    return {
+      op: { fn: 'RevokePermission', args: [existing.record.patient, id] },
+      respond: async () => {
+        await this.granteeKeys?.afterPermissionWrite(existing.record.patient, [existing.record.grantee]);
+        return { status: '200' };
+      },
+    };
   }
 
-  private grantOp(ctx: RequestContext, permission: Record<string, unknown> & { id: string }, status: string): PreparedLedgerWrite {
+  private grantOp(ctx: RequestContext, permission: { id: string; patient: string; grantee: Grantee }, status: string): PreparedLedgerWrite {
     return {
       op: { fn: 'GrantPermission', args: [JSON.stringify(permission)] },
       respond: async () => {
+        await this.granteeKeys?.afterPermissionWrite(permission.patient, [permission.grantee]);
         const resource = await this.read(ctx, permission.id);
         return { status, resource, location: `Consent/${permission.id}/_history/${resource.meta?.versionId}` };
       },

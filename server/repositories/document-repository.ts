@@ -14,9 +14,12 @@ import type { SearchRequest } from '../fhir/search/request.js';
 import type { LedgerClient } from '../ledger/index.js';
 import type { HospitalDirectory } from '../membership/directory.js';
 import type { PatientDirectory } from '../membership/patients.js';
-import { selectAndLogReads } from './access-log.js';
+import { QueryCache } from '../db/query-cache.js';
+import { logReads, logSearch } from './access-log.js';
+import type { GranteeKeys } from './grantee-keys.js';
 import type { KeyHolders } from './key-holders.js';
 import { decideAt, settle } from './ledger-read.js';
+import { nextPermissionBoundary } from './permission-boundaries.js';
 import { anyOf, dateOnInstant, orderBy, SqlWhere, tokenCode } from './sql-search.js';
 
 export interface DocumentRow {
@@ -69,6 +72,7 @@ export class DocumentReferenceRepository implements ResourceRepository, LedgerTr
     private readonly keys: KeyHolders,
     private readonly patients: PatientDirectory,
     private readonly hospitals: HospitalDirectory,
+    private readonly granteeKeys?: GranteeKeys,
   ) {}
 
   /** The caller's readable document of that id, or undefined — a hidden one looks exactly like a missing one. */
@@ -84,32 +88,55 @@ export class DocumentReferenceRepository implements ResourceRepository, LedgerTr
     decideAt(ctx, this.ledger.projection);
     const where = this.readableWhere(ctx);
     where.add(`d.id = ${where.param(id)}`);
-    const [row] = await selectAndLogReads<DocumentRow>(this.db, ctx, { select: `SELECT ${ROW_COLUMNS} ${ROW_SOURCE} WHERE ${where.toSql()}`, params: where.params, resourceType: 'DocumentReference', action: 'read' });
-    if (!row) throw notFound('DocumentReference', id);
-    return this.toResource(ctx, row);
+    const found = await this.cachedRead(ctx, `SELECT ${ROW_COLUMNS} ${ROW_SOURCE} WHERE ${where.toSql()}`, where.params, async (rows) => ({ rows, total: rows.length }));
+    if (found.rows.length === 0) throw notFound('DocumentReference', id);
+    await logReads(this.db, ctx, [{ patient: found.rows[0].log_patient, resourceType: 'DocumentReference', resourceId: found.rows[0].log_id, action: 'read' }]);
+    return found.resources[0];
   }
 
-  /** One statement per page: the matches (with the total over all pages) and their read-log rows. */
+  /** One statement per page: the matches with the total over all pages. */
   async search(ctx: RequestContext, request: SearchRequest): Promise<SearchResult> {
     decideAt(ctx, this.ledger.projection);
     const where = this.readableWhere(ctx);
     for (const param of request.params) await this.addCondition(where, param);
     const order = orderBy(request.sort, SORT_COLUMNS, 'd.patient, d.id');
-    const rows = await selectAndLogReads<DocumentRow & { total: number }>(this.db, ctx, {
-      select: `SELECT ${ROW_COLUMNS}, count(*) OVER () AS total, row_number() OVER (ORDER BY ${order}) AS ord ${ROW_SOURCE} WHERE ${where.toSql()} ORDER BY ${order} LIMIT ${request.count} OFFSET ${request.offset}`,
-      params: where.params,
-      resourceType: 'DocumentReference',
-      action: 'search',
-      order: 'ord',
+    const select = `SELECT ${ROW_COLUMNS}, count(*) OVER () AS total ${ROW_SOURCE} WHERE ${where.toSql()} ORDER BY ${order} LIMIT ${request.count} OFFSET ${request.offset}`;
+    const found = await this.cachedRead<DocumentRow & { total: number }>(ctx, select, where.params, async (rows) => {
+      let total = rows.length > 0 ? Number(rows[0].total) : 0;
+      // an empty page says nothing about the total unless it is the first page of a non-zero _count
+      if (rows.length === 0 && (request.offset > 0 || request.count === 0) && !request.totalNone) {
+        total = (await this.db.query<{ n: number }>(`SELECT count(*)::int AS n ${ROW_SOURCE} WHERE ${where.toSql()}`, where.params)).rows[0].n;
+      }
+      return { rows, total };
     });
-    let total = rows.length > 0 ? Number(rows[0].total) : 0;
-    // an empty page says nothing about the total unless it is the first page of a non-zero _count
-    if (rows.length === 0 && (request.offset > 0 || request.count === 0) && !request.totalNone) {
-      total = (await this.db.query<{ n: number }>(`SELECT count(*)::int AS n ${ROW_SOURCE} WHERE ${where.toSql()}`, where.params)).rows[0].n;
-    }
-    const resources: Resource[] = [];
-    for (const row of rows) resources.push(await this.toResource(ctx, row));
-    return { resources, total: request.totalNone ? resources.length : total };
+    await logSearch(this.db, ctx, 'DocumentReference', found.rows.map((r) => ({ patient: r.log_patient, id: r.log_id })));
+    return { resources: [...found.resources], total: request.totalNone ? found.resources.length : found.total };
+  }
+
+  /**
+   * Runs a select of readable rows (and what `finish` adds) unless the same caller ran the same select since
+   * the replica last changed and before any permission started or ended; the rows' FHIR forms are kept too.
+   */
+  private async cachedRead<Row extends DocumentRow>(
+    ctx: RequestContext,
+    sql: string,
+    params: unknown[],
+    finish: (rows: Row[]) => Promise<{ rows: Row[]; total: number }>,
+  ): Promise<{ rows: Row[]; total: number; resources: Resource[] }> {
+    const cache = this.db.cache;
+    const nowMs = ctx.now.getTime();
+    const key = `DocumentReference ${ctx.ledgerHeight} ${sql} ${QueryCache.paramsKey(params, ctx.now)}`;
+    return cache.get(
+      key,
+      async () => {
+        const validUntilMs = await nextPermissionBoundary(this.db, cache, nowMs);
+        const { rows, total } = await finish((await this.db.query<Row>(sql, params)).rows);
+        const resources: Resource[] = [];
+        for (const row of rows) resources.push(await this.toResource(ctx, row));
+        return { value: { rows, total, resources }, validUntilMs };
+      },
+      nowMs,
+    );
   }
 
   /** Documents the caller may read now (DESIGN §5), not erased. */
@@ -144,10 +171,13 @@ export class DocumentReferenceRepository implements ResourceRepository, LedgerTr
     let documentId: string;
     let stored: { blobKey: string; ciphertextSha256: string; size: number };
     let compensate: (() => Promise<void>) | undefined;
+    // who the data key was wrapped for before the ledger write; readers that changed meanwhile are fixed after it
+    let wrappedFor: string[] = [];
     if (input.inlineData) {
       if (input.inlineData.length > MAX_INLINE_BYTES) throw new FhirError(413, 'too-long', `inline attachment.data over ${MAX_INLINE_BYTES} bytes: upload a Binary first`);
       documentId = crypto.randomUUID();
-      const recipients = await this.keys.recipientsFor(input.patient, ctx.caller);
+      const recipients = await this.keys.recipientsFor(input.patient, input.category, ctx.caller);
+      wrappedFor = recipients.map((r) => r.id);
       const blob = await this.documents.storeDocument({ patient: input.patient, documentId, content: Readable.from([input.inlineData]), recipients });
       stored = blob;
       compensate = () => this.documents.deleteDocument(blob.blobKey);
@@ -157,8 +187,9 @@ export class DocumentReferenceRepository implements ResourceRepository, LedgerTr
       documentId = binary.id;
       stored = { blobKey: binary.blob_key, ciphertextSha256: binary.ciphertext_sha256, size: Number(binary.size) };
       const uploaderKey = await this.keys.privateFor(this.documents, { blob: binary.blob_key, patient: input.patient, author: ctx.caller.ledgerId, id: binary.id } as DocumentMeta, ctx.caller);
-      for (const r of await this.keys.recipientsFor(input.patient, ctx.caller)) {
+      for (const r of await this.keys.recipientsFor(input.patient, input.category, ctx.caller)) {
         if (!(await this.documents.hasRecipient(binary.blob_key, r.id))) await this.documents.addRecipient(binary.blob_key, uploaderKey, r);
+        wrappedFor.push(r.id);
       }
     } else {
       throw badRequest('a DocumentReference needs content: attachment.data or attachment.url = Binary/<id>');
@@ -172,6 +203,7 @@ export class DocumentReferenceRepository implements ResourceRepository, LedgerTr
       compensate,
       respond: async () => {
         if (input.binaryId) await this.db.query('UPDATE binaries SET document_id = $1, patient = $2 WHERE id = $1', [documentId, input.patient]);
+        await this.granteeKeys?.afterDocumentAdded({ ...meta, author: ctx.caller.ledgerId }, ctx.caller, wrappedFor);
         const created = await this.read(ctx, documentId);
         return { status: '201', resource: created, location: `DocumentReference/${documentId}/_history/${created.meta?.versionId}` };
       },

@@ -20,6 +20,10 @@ export interface MembershipDeps {
   store: ResourceStore;
   /** the ledger replica, which decides which patients a practitioner may see */
   projection: LedgerProjection;
+  /** what a patient of another hospital shared with the caller (sealed for them or their organization), if anything */
+  foreignDemographics?: (ctx: RequestContext, pseudonym: string) => Promise<Record<string, unknown> | undefined>;
+  /** a local Patient changed: the copies of its demographics shared with other hospitals are sealed again */
+  patientChanged?: (patientId: string) => Promise<void>;
 }
 
 const PSEUDONYM_ID = /^[0-9a-f]{64}$/;
@@ -56,7 +60,7 @@ export class MembershipRepository implements ResourceRepository {
     const row = await this.readable(ctx, id);
     if (!row) throw await this.missing(ctx, id);
     await this.logPatientRead(ctx, row, 'read');
-    return this.toResource(row);
+    return this.toResource(ctx, row);
   }
 
   async vread(ctx: RequestContext, id: string, versionId: string): Promise<Resource> {
@@ -66,7 +70,7 @@ export class MembershipRepository implements ResourceRepository {
     } else if (row.home_msp) {
       if (versionId !== '1') throw notFound(this.resourceType, `${id}/_history/${versionId}`);
       await this.logPatientRead(ctx, row, 'vread');
-      return this.toResource(row);
+      return this.toResource(ctx, row);
     }
     const version = /^\d{1,9}$/.test(versionId) ? await this.deps.store.version(this.resourceType, id, Number(versionId)) : undefined;
     if (!version) throw notFound(this.resourceType, `${id}/_history/${versionId}`);
@@ -78,7 +82,7 @@ export class MembershipRepository implements ResourceRepository {
   async history(ctx: RequestContext, id: string): Promise<Resource[]> {
     const row = await this.readable(ctx, id);
     if (!row && !(await this.deletedVisible(ctx, id))) throw notFound(this.resourceType, id);
-    if (row?.home_msp) return [this.toResource(row)];
+    if (row?.home_msp) return [await this.toResource(ctx, row)];
     if (row) await this.logPatientRead(ctx, row, 'vread');
     // a history bundle here lists resource versions; deletions are left out (they carry no resource)
     return (await this.deps.store.history(this.resourceType, id)).filter((v) => !v.deleted).map((v) => v.resource);
@@ -95,7 +99,7 @@ export class MembershipRepository implements ResourceRepository {
     const resources: Resource[] = [];
     for (const row of page.rows) {
       await this.logPatientRead(ctx, row, 'search');
-      resources.push(this.toResource(row));
+      resources.push(await this.toResource(ctx, row));
     }
     return { resources, total: total < 0 ? resources.length : total };
   }
@@ -111,12 +115,15 @@ export class MembershipRepository implements ResourceRepository {
     await this.requireWriter(ctx, id, resource);
     if (this.isPatient && PSEUDONYM_ID.test(id)) throw badRequest('Patient ids of 64 hexadecimal characters are reserved for ledger pseudonyms', ['Patient.id']);
     await checkMembershipInput(this.deps.db, { ...resource, resourceType: this.resourceType, id }, ctx.baseUrl);
+    let stored;
     try {
-      return await this.deps.store.put(this.resourceType, { ...resource, id }, { id, expectVersion: opts.ifMatch === undefined ? undefined : Number(opts.ifMatch) });
+      stored = await this.deps.store.put(this.resourceType, { ...resource, id }, { id, expectVersion: opts.ifMatch === undefined ? undefined : Number(opts.ifMatch) });
     } catch (err) {
       if (err instanceof VersionConflict) throw preconditionFailed(`If-Match: ${err.message}`);
       throw err;
     }
+    if (this.isPatient) await this.deps.patientChanged?.(id);
+    return stored;
   }
 
   async delete(ctx: RequestContext, id: string): Promise<void> {
@@ -191,9 +198,10 @@ export class MembershipRepository implements ResourceRepository {
     await logRead(this.deps.db, ctx, { patient: row.pseudonym, resourceType: 'Patient', resourceId: row.id, action });
   }
 
-  private toResource(row: MembershipRow): Resource {
+  private async toResource(ctx: RequestContext, row: MembershipRow): Promise<Resource> {
     if (row.resource) return row.resource;
-    return foreignPatient(row);
+    const shared = row.pseudonym && this.deps.foreignDemographics ? await this.deps.foreignDemographics(ctx, row.pseudonym) : undefined;
+    return foreignPatient(row, shared);
   }
 }
 

@@ -1,6 +1,8 @@
+import crypto from 'node:crypto';
 import type Provider from 'oidc-provider';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Queryable } from '../db/database.js';
+import type { ClientOrganizations } from './client-organizations.js';
 import type { GrantContexts } from './grants.js';
 import { ROUTES, type SmartUrls } from './urls.js';
 import type { AccessTokenVerifier } from './verify.js';
@@ -14,9 +16,13 @@ const JWT_TOKEN = Symbol('jwt token presented');
  *   `smart_style_url`, `fhirUser`) and `Pragma: no-cache`;
  * - introspection and revocation also accept this server's JWT access tokens (oidc-provider itself only
  *   handles the tokens it stores): the client is authenticated by oidc-provider first;
- * - registration responses show the SMART scopes a client registered back in `scope`.
+ * - registration responses show the SMART scopes a client registered back in `scope`; a client registered
+ *   with the hospital's initial access token is recorded as the hospital's own (ClientOrganizations).
  */
-export function installHooks(provider: Provider, deps: { db: Queryable; urls: SmartUrls; grants: GrantContexts; verifier: AccessTokenVerifier }): void {
+export function installHooks(
+  provider: Provider,
+  deps: { db: Queryable; urls: SmartUrls; grants: GrantContexts; verifier: AccessTokenVerifier; registration: { open: boolean; initialAccessToken: string; mspId: string; organizations: ClientOrganizations } },
+): void {
   const mark = (ctx: KoaContextWithOIDC, err: Error) => {
     if (err instanceof errors.UnsupportedTokenType && ctx.oidc?.client) (ctx.state as Record<symbol, boolean>)[JWT_TOKEN] = true;
   };
@@ -51,12 +57,28 @@ export function installHooks(provider: Provider, deps: { db: Queryable; urls: Sm
       }
     } else if ((route === 'registration' || route === 'client') && isRecord(ctx.body)) {
       const body = ctx.body;
+      if (route === 'registration' && ctx.status === 201 && typeof body.client_id === 'string' && registeredByHospital(ctx.get('authorization'))) {
+        await deps.registration.organizations.record(body.client_id, deps.registration.mspId);
+      }
       if (typeof body.smart_scope === 'string') {
         body.scope = [body.scope, body.smart_scope].filter((s) => typeof s === 'string' && s).join(' ');
         delete body.smart_scope;
       }
     }
   });
+
+  /**
+   * Registered by the hospital: with its initial access token (always, when registration is closed, since
+   * oidc-provider has checked it; when open, only if the request presented it anyway).
+   */
+  function registeredByHospital(authorization: string): boolean {
+    if (!deps.registration.open) return true;
+    const m = /^Bearer\s+(\S+)$/i.exec(authorization);
+    if (!m) return false;
+    const given = Buffer.from(m[1]);
+    const expected = Buffer.from(deps.registration.initialAccessToken);
+    return given.length === expected.length && crypto.timingSafeEqual(given, expected);
+  }
 
   async function addLaunchContext(ctx: KoaContextWithOIDC, body: Record<string, unknown>): Promise<void> {
     const token = ctx.oidc.entities.AccessToken;

@@ -5,6 +5,7 @@ import type { Database } from '../db/database.js';
 import type { LedgerClient } from '../ledger/index.js';
 import type { Users } from '../membership/users.js';
 import { openArtifactStore, sweepExpiredArtifacts } from './artifacts/index.js';
+import { ClientOrganizations } from './client-organizations.js';
 import { fhirCors, openCors, RegisteredOrigins } from './cors.js';
 import { capabilitySecurity, smartConfiguration, SMART_STYLE } from './discovery.js';
 import { ehrRoutes } from './ehr.js';
@@ -40,6 +41,8 @@ export interface SmartServerDeps {
   ledger: LedgerClient;
   /** the public FHIR base, e.g. http://localhost:8080/fhir */
   fhirBase: string;
+  /** the hospital's MSP id: the organization its own backend clients act for */
+  mspId: string;
   /** where the node keeps its keys (the id_token key, cookie and session secrets are made here) */
   keysDir: string;
   /** the hospital's ES256 key: signs every access token */
@@ -57,6 +60,8 @@ export interface SmartServer {
   openRegistration: boolean;
   /** what registration needs in `Authorization: Bearer` when it is not open */
   initialAccessToken: string;
+  /** backend clients the hospital registered itself, and so its organization */
+  clientOrganizations: ClientOrganizations;
   /** the contract of enforcement: a token → its grant, or a 401 FhirError */
   verifyAccessToken(token: string | undefined): Promise<AccessGrant>;
   /** mounts discovery, the OAuth endpoints, the login/consent pages and the EHR page (before /fhir) */
@@ -87,7 +92,8 @@ export async function createSmartServer(deps: SmartServerDeps): Promise<SmartSer
   const origins = new RegisteredOrigins(deps.db);
   const artifacts = await openArtifactStore(deps.db, { grants, ledgerHeight: () => deps.ledger.projection.height() });
   const provider = createProvider({ artifacts, db: deps.db, urls, accessKey: deps.accessKey, idTokenKey, cookieSecret, launches, grants, openRegistration, initialAccessToken, allowPrivateFetch });
-  installHooks(provider, { db: deps.db, urls, grants, verifier });
+  const clientOrganizations = new ClientOrganizations(deps.db);
+  installHooks(provider, { db: deps.db, urls, grants, verifier, registration: { open: openRegistration, initialAccessToken, mspId: deps.mspId, organizations: clientOrganizations } });
   provider.on('registration_create.success', () => origins.invalidate());
   const log = deps.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   provider.on('server_error', (_ctx, err) => log(`authorization server error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`));
@@ -109,6 +115,7 @@ export async function createSmartServer(deps: SmartServerDeps): Promise<SmartSer
     launches,
     openRegistration,
     initialAccessToken,
+    clientOrganizations,
     verifyAccessToken: (token) => verifier.verifyAccessToken(token),
     fhirCors: fhirCors(origins),
     capabilitySecurity: security,

@@ -1,5 +1,6 @@
 import { createLocalJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
-import type { Queryable } from '../db/database.js';
+import type { Database } from '../db/database.js';
+import { nextPermissionBoundary } from '../repositories/permission-boundaries.js';
 import { FhirError } from '../fhir/outcome.js';
 import type { UserRow } from '../membership/users.js';
 import { TOKEN_ALG, type HospitalSigningKey } from '../auth/signing-key.js';
@@ -41,6 +42,7 @@ export const MAX_ACCESS_TOKEN_LIFETIME_S = 3600;
 interface ActivityRow {
   revoked: boolean;
   grant_active: boolean;
+  grant_expires_at: Date | string | null;
   username: string | null;
   role: UserRow['role'] | null;
   fhir_user: string | null;
@@ -60,11 +62,12 @@ const ACTIVITY = `SELECT
     EXISTS (SELECT 1 FROM smart_revoked_tokens WHERE jti = $1) AS revoked,
     ($2::text IS NULL OR EXISTS (
       SELECT 1 FROM oauth_artifacts g LEFT JOIN smart_grants sg ON sg.grant_id = g.id
-      WHERE g.model = 'Grant' AND g.id = $2 AND (g.expires_at IS NULL OR g.expires_at > now())
+      WHERE g.model = 'Grant' AND g.id = $2 AND (g.expires_at IS NULL OR g.expires_at > $4)
         AND (sg.permission_id IS NULL OR EXISTS (
           SELECT 1 FROM ledger_permissions lp
           WHERE lp.patient = sg.permission_patient AND lp.id = sg.permission_id
-            AND lp.status = 'active' AND lp.valid_from <= now() AND now() < lp.valid_to)))) AS grant_active,
+            AND lp.status = 'active' AND lp.valid_from <= $4 AND $4 < lp.valid_to)))) AS grant_active,
+    (SELECT g.expires_at FROM oauth_artifacts g WHERE g.model = 'Grant' AND g.id = $2) AS grant_expires_at,
     u.username, u.role, u.fhir_user, u.display_name, u.ledger_cert, u.ledger_key, u.encryption_public_jwk,
     u.encryption_private_jwk, u.pseudonym, u.npi, u.status
   FROM (SELECT 1) one LEFT JOIN users u ON u.username = $3`;
@@ -80,7 +83,7 @@ export class AccessTokenVerifier {
   private readonly keys;
 
   constructor(
-    private readonly db: Queryable,
+    private readonly db: Database,
     key: HospitalSigningKey,
     readonly fhirBase: string,
   ) {
@@ -96,8 +99,7 @@ export class AccessTokenVerifier {
   async verifyWithUser(token: string | undefined): Promise<{ grant: AccessGrant; user?: UserRow; claims: AccessTokenClaims }> {
     if (!token) throw invalidToken('no access token');
     const claims = await this.verifySignature(token);
-    const { rows } = await this.db.query<ActivityRow>(ACTIVITY, [claims.jti, claims.grant_id ?? null, claims.grant_kind === 'system' ? null : (claims.sub ?? null)]);
-    const row = rows[0];
+    const row = await this.activity(claims);
     if (row.revoked) throw invalidToken('the access token has been revoked');
     if (!row.grant_active) throw invalidToken('the authorization behind this access token has been revoked or has ended');
     if (claims.grant_kind === 'system') {
@@ -121,6 +123,27 @@ export class AccessTokenVerifier {
     if (claims.encounter) grant.encounter = claims.encounter;
     if (claims.grant_id) grant.grantId = claims.grant_id;
     return { grant, user, claims };
+  }
+
+  /**
+   * The ACTIVITY row of a token, cached until the database changes (a revocation, a grant ended, a user
+   * revoked, a projected block), a permission starts or ends, the grant expires or the token does.
+   */
+  private activity(claims: AccessTokenClaims): Promise<ActivityRow> {
+    const nowMs = Date.now();
+    const grantId = claims.grant_id ?? null;
+    const sub = claims.grant_kind === 'system' ? null : (claims.sub ?? null);
+    return this.db.cache.get(
+      `token-activity ${claims.jti} ${grantId} ${sub}`,
+      async () => {
+        const boundary = await nextPermissionBoundary(this.db, this.db.cache, nowMs);
+        const { rows } = await this.db.query<ActivityRow>(ACTIVITY, [claims.jti, grantId, sub, new Date(nowMs)]);
+        const row = rows[0];
+        const grantEnds = row.grant_expires_at == null ? Infinity : new Date(row.grant_expires_at).getTime();
+        return { value: row, validUntilMs: Math.min(boundary, grantEnds, claims.exp! * 1000) };
+      },
+      nowMs,
+    );
   }
 
   /** Signature, issuer, audience, type and lifetime only (also for revocation, where expiry does not matter). */

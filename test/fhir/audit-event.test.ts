@@ -159,4 +159,20 @@ describe('AuditEvent over ledger transactions and the read-access log', () => {
     expect(audit.interaction.map((i: Body) => i.code)).toEqual(['read', 'search-type']);
     expect(audit.searchParam.map((p: Body) => p.name)).toEqual(expect.arrayContaining(['patient', 'entity', 'agent', 'date', 'action']));
   });
+
+  it('a search is one disclosure per patient, naming every document it served, found by each of them', async () => {
+    const ryuSearch = await fhir(net.a.baseUrl, people.tokens.ryu, 'GET', `DocumentReference?patient=Patient/${people.patientId}`);
+    expect(ryuSearch.body!.total).toBe(1);
+    const res = await fhir(net.a.baseUrl, people.tokens.patient, 'GET', `AuditEvent?entity=DocumentReference/${docId}&_sort=-date&_count=1`);
+    const [search] = events(res.body);
+    expect(summary(search)).toBe('R search by Practitioner/ryu');
+    expect(search.subtype).toContainEqual({ system: 'http://hl7.org/fhir/restful-interaction', code: 'search-type' });
+    expect(search.entity.map((e: Body) => e.what.reference)).toEqual([`DocumentReference/${docId}`, `Patient/${people.patientId}`]);
+    expect(validateResource(search).filter((i) => i.severity === 'error')).toEqual([]);
+    // the search was logged before it was answered; a search that served nothing discloses nothing
+    const nothing = await fhir(net.a.baseUrl, people.tokens.ryu, 'GET', `DocumentReference?patient=Patient/${people.patientId}&category=imaging`);
+    expect(nothing.body!.total).toBe(0);
+    const after = await fhir(net.a.baseUrl, people.tokens.patient, 'GET', 'AuditEvent?action=R&_sort=-date&_count=1');
+    expect(events(after.body)[0].id).toBe(search.id);
+  });
 });

@@ -176,7 +176,7 @@ describe('Patient, Practitioner, Organization and PractitionerRole in the hospit
     expect((await as(people.tokens.park, 'GET', `Patient/${people.patientId}`)).status).toBe(404);
   });
 
-  it('a patient of another hospital appears under their pseudonym to a practitioner they granted', async () => {
+  it('a patient of another hospital appears under their pseudonym, with the demographics they share, to a practitioner they granted', async () => {
     const path = `Patient/${people.pseudonym}`;
     expect((await fhir(net.b.baseUrl, people.tokens.lee, 'GET', path)).status).toBe(404);
     const grant = await fhir(net.a.baseUrl, people.tokens.patient, 'POST', 'Consent', consentBody(people.patientId, `${net.b.baseUrl}/Practitioner/lee`, ['lab-results']));
@@ -184,8 +184,8 @@ describe('Patient, Practitioner, Organization and PractitionerRole in the hospit
     await waitFor(async () => (await fhir(net.b.baseUrl, people.tokens.lee, 'GET', path)).status === 200);
     const minimal = await fhir(net.b.baseUrl, people.tokens.lee, 'GET', path);
     expect(minimal.body).toMatchObject({ resourceType: 'Patient', id: people.pseudonym, identifier: [{ system: 'urn:consentry:pseudonym', value: people.pseudonym }] });
-    expect(minimal.body!.meta.tag[0].code).toBe('home-hospital-demographics');
-    expect(minimal.body!.name).toBeUndefined();
+    expect(minimal.body!.meta.tag[0].code).toBe('shared-demographics');
+    expect(minimal.body!.name).toEqual([{ use: 'official', family: 'Okafor', given: ['Mara'] }]);
     expect(validateResource(minimal.body).filter((i) => i.severity === 'error')).toEqual([]);
     const found = await fhir(net.b.baseUrl, people.tokens.lee, 'GET', `Patient?identifier=urn:consentry:pseudonym|${people.pseudonym}`);
     expect(ids(found.body)).toEqual([people.pseudonym]);

@@ -43,6 +43,8 @@ export function errorHandler(log: (msg: string) => void) {
       return;
     }
     for (const [k, v] of Object.entries(fhir.headers)) res.setHeader(k, v);
+    const decidedAt = (req as Request & { fhir?: { ledgerHeight?: number } }).fhir?.ledgerHeight;
+    if (decidedAt !== undefined) res.setHeader('X-Ledger-Height', String(decidedAt));
     res.status(fhir.status).type(FHIR_JSON).send(JSON.stringify(outcome(fhir.issues)));
   };
 }

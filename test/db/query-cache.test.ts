@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { changesData, LocalChangeFeed } from '../../server/db/change-feed.js';
+import { openDatabase } from '../../server/db/open.js';
+import { QueryCache } from '../../server/db/query-cache.js';
+import { createScratchDatabase } from '../support/postgres.js';
+
+describe('QueryCache', () => {
+  it('serves a result again until the database changes or its validity ends', async () => {
+    const feed = new LocalChangeFeed();
+    const cache = new QueryCache(feed);
+    let computed = 0;
+    const get = (now: number) => cache.get('k', async () => ({ value: ++computed, validUntilMs: 1_000 }), now);
+    expect(await get(0)).toBe(1);
+    expect(await get(999)).toBe(1);
+    expect(await get(1_000)).toBe(2); // a permission started or ended at 1,000
+    feed.bump();
+    expect(await get(0)).toBe(3);
+  });
+
+  it('does not keep a result that raced a change', async () => {
+    const feed = new LocalChangeFeed();
+    const cache = new QueryCache(feed);
+    let computed = 0;
+    const racing = () => cache.get('k', async () => {
+      computed++;
+      feed.bump(); // a write committed while the read ran: what it read may be either side of it
+      return { value: computed, validUntilMs: Infinity };
+    });
+    expect(await racing()).toBe(1);
+    expect(await cache.get('k', async () => ({ value: 99, validUntilMs: Infinity }))).toBe(99);
+  });
+
+  it('keys the decision instant by identity, never by a value a client could send', () => {
+    const at = new Date(5);
+    expect(QueryCache.paramsKey(['x', at], at)).toBe(QueryCache.paramsKey(['x', new Date(6)].map((p) => (p instanceof Date ? at : p)), at));
+    expect(QueryCache.paramsKey(['x', new Date(5)], at)).not.toBe(QueryCache.paramsKey(['x', at], at));
+  });
+
+  it('classifies statements: reads and the read log change nothing a cache holds', () => {
+    expect(changesData('SELECT 1')).toBe(false);
+    expect(changesData('  select record FROM ledger_permissions')).toBe(false);
+    expect(changesData('INSERT INTO read_access_log (at) VALUES (now())')).toBe(false);
+    expect(changesData('INSERT INTO smart_revoked_tokens (jti) VALUES ($1)')).toBe(true);
+    expect(changesData('WITH x AS (DELETE FROM users RETURNING 1) SELECT * FROM x')).toBe(true);
+    expect(changesData('UPDATE users SET status = $1')).toBe(true);
+  });
+});
+
+describe('change feed of the databases', () => {
+  it('PGlite: moves after each committed write, not after reads or read-log rows', async () => {
+    const db = await openDatabase({ dataDir: null });
+    try {
+      const start = await db.changes.epoch();
+      await db.query('SELECT 1');
+      await db.query(`INSERT INTO read_access_log (username, agent, patient, resource_type, resource_id, action, ledger_height) VALUES ('u', 'a', 'p', 'Patient', 'x', 'read', 0)`);
+      expect(await db.changes.epoch()).toBe(start);
+      await db.transaction(async (tx) => {
+        await tx.query(`INSERT INTO smart_revoked_tokens (jti, expires_at) VALUES ('j1', now())`);
+        expect(await db.changes.epoch()).toBe(start); // not before it commits
+      });
+      expect(await db.changes.epoch()).toBeGreaterThan(start);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("PostgreSQL: once one process's write is acknowledged, every other process's next read sees a new epoch", async () => {
+    const scratch = await createScratchDatabase();
+    const [one, two] = [await openDatabase({ databaseUrl: scratch.url, dataDir: null }), await openDatabase({ databaseUrl: scratch.url, dataDir: null })];
+    try {
+      let reads = 0;
+      const cached = () => two.cache.get('revoked', async () => ({ value: (reads++, (await two.query('SELECT count(*)::int AS n FROM smart_revoked_tokens')).rows[0]), validUntilMs: Infinity }));
+      expect(await cached()).toEqual({ n: 0 });
+      expect(await cached()).toEqual({ n: 0 });
+      expect(reads).toBe(1);
+      await one.query(`INSERT INTO smart_revoked_tokens (jti, expires_at) VALUES ('j2', now())`);
+      expect(await cached()).toEqual({ n: 1 }); // no waiting: the write's acknowledgement came after the epoch moved
+      await one.transaction(async (tx) => {
+        await tx.query(`INSERT INTO smart_revoked_tokens (jti, expires_at) VALUES ('j3', now())`);
+        expect(await cached()).toEqual({ n: 1 }); // uncommitted: invisible, and the epoch has not moved
+      });
+      expect(await cached()).toEqual({ n: 2 });
+    } finally {
+      await one.close();
+      await two.close();
+      await scratch.drop();
+    }
+  });
+});
