@@ -46,6 +46,8 @@ export interface DevPeer {
   orgs: DevPeerOrg[];
   /** number of committed blocks, including the genesis block */
   height(): number;
+  /** replaces an organization's CRL (it must be signed by that organization's CA); kept across restarts */
+  setRevocationList(mspId: string, crlPem: string): Promise<void>;
   /** stops accepting requests, commits what was submitted, closes the ledger */
   stop(): Promise<void>;
 }
@@ -80,6 +82,7 @@ export async function startDevPeer(opts: DevPeerOptions): Promise<DevPeer> {
       admin: org.admin,
     })),
     height: () => peer.ledger.height(),
+    setRevocationList: (mspId, crlPem) => peer.setRevocationList(mspId, crlPem),
     stop: () => peer.stop(),
   };
 }

@@ -9,10 +9,11 @@ import { deliverService, deliverServiceDefinition } from './gateway/deliver.js';
 import type { GatewayContext } from './gateway/context.js';
 import { PeerEndorsers } from './gateway/endorsers.js';
 import { CommitNotifier } from './gateway/notifier.js';
+import { SubmitPipeline } from './gateway/pipeline.js';
 import { ledgerDir } from './ledger/layout.js';
 import { openLedger, type FileLedger } from './ledger/ledger.js';
 import { MspRegistry } from './msp/msp.js';
-import { ensureOrganizations, type OrgMaterial } from './msp/orgs.js';
+import { ensureOrganizations, saveRevocationList, type OrgMaterial } from './msp/orgs.js';
 import { Orderer } from './orderer/orderer.js';
 import { ContractRuntime } from './runtime/chaincode.js';
 import { Endorser } from './runtime/endorser.js';
@@ -41,6 +42,11 @@ export interface RunningPeer {
   chaincode: string;
   orgs: OrgMaterial[];
   ledger: FileLedger;
+  /**
+   * The organization's new CRL (signed by its CA): identities it lists are refused from now on, cached or not,
+   * and after a restart (kept as <msp>/crl.pem). Fabric's counterpart is the channel MSP's revocation_list.
+   */
+  setRevocationList(mspId: string, crlPem: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -70,7 +76,7 @@ function shutdown(server: grpc.Server): Promise<void> {
 
 export async function startPeer(config: PeerConfig): Promise<RunningPeer> {
   const orgs = await ensureOrganizations(path.join(config.dataDir, 'devpeer', 'msp'), config.orgs);
-  const msp = new MspRegistry(orgs.map((org) => ({ mspId: org.mspId, caCertPem: org.ca.certPem })));
+  const msp = new MspRegistry(orgs.map((org) => ({ mspId: org.mspId, caCertPem: org.ca.certPem, crlPem: org.crlPem })));
   const ledger = await openLedger({
     dir: ledgerDir(config.dataDir, config.channel),
     channel: config.channel,
@@ -84,10 +90,12 @@ export async function startPeer(config: PeerConfig): Promise<RunningPeer> {
     const endorser = new Endorser(ledger, runtime, config.chaincode, info.version);
     const endorsers = new PeerEndorsers(new Map(orgs.map((org) => [org.mspId, new Signer(org.mspId, org.peer.certPem, org.peer.keyPem)])), msp);
     const notifier = new CommitNotifier(ledger);
+    const pipeline = new SubmitPipeline();
     const orderer = new Orderer({
       maxTx: config.blockMaxTx,
       timeoutMs: config.blockTimeoutMs,
       maxBytes: config.blockMaxBytes,
+      incoming: () => pipeline.incoming(),
       commit: (envelopes) => ledger.commitBlock(envelopes),
       onBlock: (block) => notifier.blockCommitted(block),
       onFailure: (err) => {
@@ -95,6 +103,7 @@ export async function startPeer(config: PeerConfig): Promise<RunningPeer> {
         notifier.failed(err instanceof Error ? err : new Error(String(err)));
       },
     });
+    pipeline.whenSettled(() => orderer.reconsider());
 
     let endpoint = `${config.host}:${config.port}`;
     let closing = false;
@@ -107,6 +116,7 @@ export async function startPeer(config: PeerConfig): Promise<RunningPeer> {
       endorser,
       endorsers,
       orderer,
+      pipeline,
       notifier,
       maxArgsBytes: config.maxArgsBytes,
       maxEnvelopeBytes: Math.max(config.blockMaxBytes, config.maxArgsBytes + 1024 * 1024),
@@ -134,6 +144,12 @@ export async function startPeer(config: PeerConfig): Promise<RunningPeer> {
       chaincode: config.chaincode,
       orgs,
       ledger,
+      async setRevocationList(mspId, crlPem) {
+        const org = orgs.find((o) => o.mspId === mspId);
+        if (!org) throw new Error(`the peer has no organization ${mspId}`);
+        msp.setRevocationList(mspId, crlPem);
+        await saveRevocationList(org, crlPem);
+      },
       stop: () => {
         stopped ??= (async () => {
           closing = true;

@@ -28,6 +28,8 @@ export interface AppDeps {
   extraCapabilities?: object[];
   /** routes mounted under /fhir before the generic interactions (Binary streaming, operations) */
   extraRoutes?: (router: express.Router) => void;
+  /** the web portals (server/web), mounted at /portal */
+  portals?: express.Router;
   log?: (msg: string) => void;
 }
 
@@ -50,6 +52,7 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   deps.smart.mount(app);
+  if (deps.portals) app.use('/portal', deps.portals);
   app.use('/fhir', deps.smart.fhirCors);
 
   const fhir = express.Router();

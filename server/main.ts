@@ -17,7 +17,8 @@ async function main() {
   const log = (m: string) => console.log(m);
   // the demo network: apps register themselves, and they (and their jwks_uri) live on localhost
   const smart = { openRegistration: process.env.SMART_OPEN_REGISTRATION !== 'false', allowPrivateFetch: process.env.SMART_ALLOW_PRIVATE_FETCH !== 'false' };
-  const common = { dataDir, ledger, sharedPeer, blobStore, smart, log: (m: string) => console.error(m) };
+  // practitioners' NPIs are checked against the demo directory unless PRACTITIONER_DIRECTORY names another
+  const common = { dataDir, ledger, sharedPeer, blobStore, smart, practitionerDirectory: process.env.PRACTITIONER_DIRECTORY || undefined, log: (m: string) => console.error(m) };
   const a = await startHospitalNode({ ...common, name: 'hospitala', mspId: 'HospitalAMSP', port, hospitals: { HospitalBMSP: base(port + 1) } });
   const b = await startHospitalNode({ ...common, name: 'hospitalb', mspId: 'HospitalBMSP', port: port + 1, hospitals: { HospitalAMSP: base(port) } });
   await seedDemo(a, b, log);

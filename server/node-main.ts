@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ledgerConfigFromEnv } from './ledger/config.js';
+import { LocalKeyFile } from './membership/key-vault.js';
 import { startHospitalNode } from './node.js';
 
 async function main() {
@@ -20,6 +21,9 @@ async function main() {
     hospitals,
     listenHost: process.env.LISTEN_HOST,
     ca: process.env.HOSPITAL_CA_CERT && process.env.HOSPITAL_CA_KEY ? { certPem: fs.readFileSync(process.env.HOSPITAL_CA_CERT, 'utf8'), keyPem: fs.readFileSync(process.env.HOSPITAL_CA_KEY, 'utf8') } : undefined,
+    // production enrolls practitioners only against a directory it was pointed at
+    practitionerDirectory: process.env.PRACTITIONER_DIRECTORY || null,
+    keyEncryption: process.env.KEY_ENCRYPTION_KEY_FILE ? LocalKeyFile.open(process.env.KEY_ENCRYPTION_KEY_FILE) : undefined,
   });
   console.log(`${mspId}: ${node.baseUrl}`);
   const shutdown = async () => {

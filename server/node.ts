@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { issueIdentity } from '../devpeer/msp/ca.js';
 import { createApp } from './app.js';
 import { loadOrCreateSigningKey } from './auth/signing-key.js';
 import { TokenService } from './auth/tokens.js';
@@ -13,13 +12,22 @@ import type { EmbeddedLedger } from './ledger/embedded.js';
 import { openLedger, type OpenedLedger } from './ledger/open.js';
 import { HospitalDirectory } from './membership/directory.js';
 import { PatientDirectory } from './membership/patients.js';
-import { Users, type HospitalCa } from './membership/users.js';
+import { Users } from './membership/users.js';
+import { hospitalCa } from './membership/hospital-ca.js';
+import { KeyVault, LocalKeyFile, type KeyEncryptionService } from './membership/key-vault.js';
+import { membershipOperations } from './membership/operations.js';
+import { DEMO_PRACTITIONER_DIRECTORY, practitionerDirectory, type PractitionerDirectory } from './membership/practitioner-directory.js';
+import { Revocations } from './membership/revocation.js';
+import { sealPlaintextKeys } from './membership/seal-keys.js';
 import { ConsentRepository } from './repositories/consent-repository.js';
 import { AccessDecisions } from './decisions/access.js';
 import { ScopeGuard } from './decisions/scope-guard.js';
 import { ctxOf } from './fhir/router.js';
 import { blobStoreFromEnv, DocumentStore, type BlobStore } from './documents/index.js';
 import { binaryRoutes } from './repositories/binary-routes.js';
+import { keyOperationRoutes } from './repositories/key-operation-routes.js';
+import { KeyRotation } from './repositories/key-rotation.js';
+import { PatientErasure } from './repositories/patient-erasure.js';
 import { DocumentReferenceRepository } from './repositories/document-repository.js';
 import { KeyHolders } from './repositories/key-holders.js';
 import { keySharing, type KeySharing } from './repositories/key-sharing.js';
@@ -30,6 +38,11 @@ import { Enrollment } from './membership/enroll.js';
 import { membershipRepositories } from './repositories/membership-repository.js';
 import { AuditEventRepository } from './repositories/audit-event-repository.js';
 import { createSmartServer, type SmartOptions, type SmartServer } from './smart/index.js';
+import { auditServices, type AuditServices } from './audit/index.js';
+import { breakGlassRoutes } from './emergency/break-glass.js';
+import { registerPortalClients, type PortalClient, type PortalKind } from './web/clients.js';
+import { portalRoutes } from './web/routes.js';
+import { ledgerStatusRoute } from './web/ledger-status.js';
 
 export interface HospitalNodeOptions {
   /** folder name under dataDir, e.g. "hospitala" */
@@ -53,6 +66,15 @@ export interface HospitalNodeOptions {
   hospitals?: Record<string, string>;
   /** the SMART authorization server (registration open or behind an initial access token) */
   smart?: SmartOptions;
+  /** how often the read-access log is anchored on the ledger (default AUDIT_ANCHOR_INTERVAL_MS or 2 s) */
+  auditAnchorIntervalMs?: number;
+  /**
+   * where practitioners' NPIs are looked up at enrollment: a JSON file or URL (see practitioner-directory.ts);
+   * default the demo directory; null: none (no practitioner can be enrolled)
+   */
+  practitionerDirectory?: string | PractitionerDirectory | null;
+  /** the key-encryption key private keys are sealed under; default a key file <dataDir>/<name>/keys/key-encryption-key */
+  keyEncryption?: KeyEncryptionService;
   log?: (msg: string) => void;
 }
 
@@ -73,6 +95,14 @@ export interface HospitalNode {
   smart: SmartServer;
   /** wrapped keys for grantees, shared demographics, the organization key */
   sharing: KeySharing;
+  /** the hospital CA's revocation list: revoke a user (account, tokens, ledger identity) */
+  revocations: Revocations;
+  /** private keys at rest, sealed under the hospital's key-encryption key */
+  vault: KeyVault;
+  /** the read-access log's anchoring on the ledger and the disclosures exchanged with other hospitals */
+  audit: AuditServices;
+  /** the web portals' SMART clients (server/web) */
+  portals: Record<PortalKind, PortalClient>;
   /** a bearer token for one of this hospital's users (what `npm run token` prints) */
   tokenFor(username: string, scope?: string): Promise<string>;
   stop(): Promise<void>;
@@ -94,16 +124,24 @@ export async function startHospitalNode(opts: HospitalNodeOptions): Promise<Hosp
   fs.writeFileSync(path.join(nodeDir, 'node.json'), JSON.stringify({ mspId: opts.mspId, baseUrl }, null, 2));
   const signingKey = await loadOrCreateSigningKey(path.join(nodeDir, 'keys'));
   const tokens = new TokenService(signingKey, baseUrl);
-  const users = new Users(db, hospitalCa(opts.mspId, ledger, opts.ca));
+  const vault = new KeyVault(opts.keyEncryption ?? LocalKeyFile.open(path.join(nodeDir, 'keys', 'key-encryption-key')));
+  await sealPlaintextKeys(db, vault);
+  const embeddedCa = ledger.embedded?.peer.orgs.find((o) => o.mspId === opts.mspId)?.ca;
+  const ca = hospitalCa({ mspId: opts.mspId, ca: embeddedCa ?? (opts.ca ? { mspId: opts.mspId, ...opts.ca } : undefined), crlDir: path.join(nodeDir, 'ca'), peer: ledger.embedded?.peer });
+  const users = new Users(db, ca, vault);
+  const revocations = new Revocations(db, ca);
+  await revocations.publishCurrent();
   const patients = new PatientDirectory(db);
   const store = new ResourceStore(db);
   const admin = ledger.embedded?.adminOf(opts.mspId) ?? serviceUserOf(opts.ledger);
-  const enrollment = new Enrollment(users, store, patients, ledger.client.consentry, admin);
+  const directory = opts.practitionerDirectory === null ? undefined : typeof opts.practitionerDirectory === 'object' ? opts.practitionerDirectory : practitionerDirectory(opts.practitionerDirectory ?? DEMO_PRACTITIONER_DIRECTORY);
+  const enrollment = new Enrollment(users, store, patients, ledger.client.consentry, admin, directory);
   const hospitals = new HospitalDirectory({ mspId: opts.mspId, baseUrl }, opts.hospitals ?? {});
   const documents = new DocumentStore(opts.blobStore ?? blobStoreFromEnv(process.env, opts.dataDir));
-  const keys = new KeyHolders(db, opts.mspId);
+  const keys = new KeyHolders(db, opts.mspId, vault);
   const sharing = keySharing({ db, documents, keys, ledger: ledger.client, admin, log: opts.log ?? console.error });
   await sharing.start();
+  const audit = auditServices({ db, ledger: ledger.client, admin, mspId: opts.mspId, blobs: documents.blobs, keys, intervalMs: opts.auditAnchorIntervalMs, log: opts.log ?? console.error });
   const decisions = new AccessDecisions(db);
   const documentRefs = new DocumentReferenceRepository(db, ledger.client, decisions, documents, keys, patients, hospitals, sharing.granteeKeys);
   // scopes ∩ ledger: every repository interaction is narrowed by the token's scopes before the ledger decides
@@ -111,9 +149,10 @@ export async function startHospitalNode(opts: HospitalNodeOptions): Promise<Hosp
   const registry = new RepositoryRegistry()
     .register(scopes.wrap(new ConsentRepository(db, ledger.client, patients, hospitals, sharing.granteeKeys)))
     .register(scopes.wrap(documentRefs))
-    .register(scopes.wrap(new AuditEventRepository(db, ledger.client.projection, patients, hospitals)));
+    .register(scopes.wrap(new AuditEventRepository(db, ledger.client.projection, patients, hospitals, (p) => audit.disclosures.importFor(p))));
   for (const repo of membershipRepositories({ db, store, projection: ledger.client.projection, foreignDemographics: sharing.foreignDemographics, patientChanged: sharing.patientChanged })) registry.register(scopes.wrap(repo));
   const smart = await createSmartServer({ db, users, ledger: ledger.client, fhirBase: baseUrl, mspId: opts.mspId, keysDir: path.join(nodeDir, 'keys'), accessKey: signingKey, options: opts.smart, log: opts.log });
+  const portals: { clients?: Record<PortalKind, PortalClient> } = {};
   const app = createApp({
     baseUrl,
     mspId: opts.mspId,
@@ -128,12 +167,21 @@ export async function startHospitalNode(opts: HospitalNodeOptions): Promise<Hosp
     },
     extraCapabilities: [{ type: 'Binary', interaction: [{ code: 'create' }, { code: 'read' }], documentation: 'Raw content streamed in and out (any Content-Type, up to 16 GiB), encrypted at rest; read only after the ledger allows it and the ciphertext hash matches the ledger' }],
     extraRoutes: (router) => {
+      membershipOperations({ users, enrollment, revocations, store, ctxOf })(router);
+      ledgerStatusRoute({ db, projection: ledger.client.projection, ledgerDir: ledger.embedded ? path.join(opts.dataDir, 'devpeer', 'ledger', ledger.embedded.peer.channel) : undefined })(router);
       router.use('/Binary', scopes.binaryAccess(ctxOf));
       binaryRoutes({ db, documents, keys, docs: documentRefs, patients })(router);
+      const rotation = new KeyRotation({ db, ledger: ledger.client, documents, keys, patients, granteeKeys: sharing.granteeKeys, log: opts.log ?? console.error });
+      keyOperationRoutes({ rotation, erasure: new PatientErasure({ db, ledger: ledger.client, documents, patients }), scopes })(router);
+      breakGlassRoutes({ db, ledger: ledger.client, patients, documents, scopes, readConsent: (ctx, id) => registry.get('Consent').read!(ctx, id) })(router);
     },
+    portals: portalRoutes({ clients: () => portals.clients, fhirBase: baseUrl, mspId: opts.mspId, hospitals: () => hospitals.all(), ehrUrl: smart.urls.ehr }),
     log: opts.log,
   });
   server.on('request', app);
+  audit.anchoring.start();
+  // the portals register like any SMART app, through this node's own registration endpoint
+  portals.clients = await registerPortalClients({ db, origin: new URL(baseUrl).origin, registerUrl: `http://127.0.0.1:${port}${new URL(smart.urls.register).pathname}`, initialAccessToken: smart.initialAccessToken });
   const sweeper = setInterval(() => {
     sweepOrphanBlobs(db, documents).catch((err) => (opts.log ?? console.error)(`orphan sweep failed: ${err instanceof Error ? err.message : err}`));
   }, 3600_000);
@@ -153,29 +201,20 @@ export async function startHospitalNode(opts: HospitalNodeOptions): Promise<Hosp
     enrollment,
     smart,
     sharing,
+    revocations,
+    vault,
+    audit,
+    portals: portals.clients,
     tokenFor: (username, scope) => tokens.issue({ sub: username, scope }),
     async stop() {
       clearInterval(sweeper);
+      await audit.anchoring.stop();
       await sharing.stop();
       await smart.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await ledger.close();
       await db.close();
-    },
-  };
-}
-
-/** The CA that signs this hospital's ledger identities: the embedded peer's org CA on the demo network. */
-function hospitalCa(mspId: string, ledger: OpenedLedger, configured?: { certPem: string; keyPem: string }): HospitalCa {
-  const embedded = ledger.embedded?.peer.orgs.find((o) => o.mspId === mspId)?.ca;
-  const org = embedded ? { ca: embedded } : configured ? { ca: { mspId, ...configured } } : undefined;
-  return {
-    mspId,
-    async issue(commonName, attrs) {
-      if (!org) throw new Error('this node has no CA to enroll users with: set HOSPITAL_CA_CERT and HOSPITAL_CA_KEY');
-      const id = await issueIdentity(org.ca, { commonName, ou: 'client', attrs });
-      return { certPem: id.certPem, keyPem: id.keyPem };
     },
   };
 }

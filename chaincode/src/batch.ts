@@ -1,5 +1,6 @@
 import { anchorAudit } from './audit.js';
 import type { ConsentContext } from './context.js';
+import { rotateDocumentKey } from './document-keys.js';
 import { addDocument, setDocumentStatus, supersedeDocument } from './documents.js';
 import { invalid } from './errors.js';
 import { parseJsonArg } from './json.js';
@@ -24,6 +25,7 @@ export const BATCH_OPERATIONS: Readonly<Record<string, Operation>> = {
   AddDocument: { arity: 1, run: (ctx, [a]) => addDocument(ctx, a) },
   SupersedeDocument: { arity: 3, run: (ctx, [a, b, c]) => supersedeDocument(ctx, a, b, c) },
   SetDocumentStatus: { arity: 3, run: (ctx, [a, b, c]) => setDocumentStatus(ctx, a, b, c) },
+  RotateDocumentKey: { arity: 3, run: (ctx, [a, b, c]) => rotateDocumentKey(ctx, a, b, c) },
   EmergencyAccess: { arity: 2, run: (ctx, [a, b]) => emergencyAccess(ctx, a, b) },
   ErasePatient: { arity: 1, run: (ctx, [a]) => erasePatient(ctx, a) },
   AnchorAudit: { arity: 1, run: (ctx, [a]) => anchorAudit(ctx, a) },

@@ -2,6 +2,7 @@ import { Contract, type Context } from 'fabric-contract-api';
 import { anchorAudit, getAuditAnchor } from './audit.js';
 import { submitBatch } from './batch.js';
 import { ConsentContext } from './context.js';
+import { rotateDocumentKey } from './document-keys.js';
 import { addDocument, getDocument, listDocuments, setDocumentStatus, supersedeDocument } from './documents.js';
 import { invalid } from './errors.js';
 import { canonicalBytes, canonicalJson } from './json.js';
@@ -89,6 +90,10 @@ export class ConsentContract extends Contract {
 
   async SetDocumentStatus(ctx: ConsentContext, patient: string, documentId: string, status: string): Promise<string> {
     return canonicalJson(await setDocumentStatus(ctx, patient, documentId, status));
+  }
+
+  async RotateDocumentKey(ctx: ConsentContext, patient: string, documentId: string, rotationJson: string): Promise<string> {
+    return canonicalJson(await rotateDocumentKey(ctx, patient, documentId, rotationJson));
   }
 
   async EmergencyAccess(ctx: ConsentContext, patient: string, reason: string): Promise<string> {

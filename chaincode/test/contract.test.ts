@@ -29,7 +29,7 @@ describe('dispatch', () => {
       [
         'AddDocument', 'AnchorAudit', 'CheckAccess', 'EmergencyAccess', 'ErasePatient', 'GetAuditAnchor', 'GetDocument',
         'GetOrganization', 'GetPatient', 'GetPermissionHistory', 'GetPractitioner', 'GrantPermission', 'ListDocuments', 'ListPermissions',
-        'RegisterOrganization', 'RegisterPatient', 'RegisterPractitioner', 'RevokePermission', 'SetDocumentStatus', 'SubmitBatch',
+        'RegisterOrganization', 'RegisterPatient', 'RegisterPractitioner', 'RevokePermission', 'RotateDocumentKey', 'SetDocumentStatus', 'SubmitBatch',
         'SupersedeDocument', 'UpdatePermission',
       ].sort(),
     );

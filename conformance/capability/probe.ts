@@ -114,12 +114,24 @@ export async function probeSearch(user: FhirUser, claim: ResourceClaim): Promise
 export async function probeOperationsAndProfiles(user: FhirUser, claim: ResourceClaim): Promise<string[]> {
   const type = claim.type;
   const problems: string[] = [];
-  for (const op of claim.operation ?? []) {
-    const answer = await user.raw('POST', `${type}/$${op.name}`, { body: JSON.stringify({ resourceType: type }), headers: { 'content-type': 'application/fhir+json' } });
-    if (answer.status !== 200) problems.push(`${type}/$${op.name} is listed but answered ${answer.status} ${answerText(answer)}`);
-  }
-  const unlisted = await user.raw('POST', `${type}/$conformance-unknown`, { body: '{"resourceType":"Parameters"}', headers: { 'content-type': 'application/fhir+json' } });
+  const json = { 'content-type': 'application/fhir+json' };
+  const unlisted = await user.raw('POST', `${type}/$conformance-unknown`, { body: '{"resourceType":"Parameters"}', headers: json });
   if (unlisted.status < 400 || unlisted.status >= 500) problems.push(`${type}/$conformance-unknown answered ${unlisted.status}`);
+  const unknownInstance = await user.raw('POST', `${type}/conformance-probe/$conformance-unknown`, { body: '{"resourceType":"Parameters"}', headers: json });
+  const unknownAnswer = (a: RawAnswer, name: string) => a.status === unlisted.status && answerText(a).replaceAll(name, 'conformance-unknown') === answerText(unlisted);
+  const unknownInstanceAnswer = (a: RawAnswer, name: string) => a.status === unknownInstance.status && answerText(a).replaceAll(name, 'conformance-unknown') === answerText(unknownInstance);
+  for (const op of claim.operation ?? []) {
+    if (op.name === 'validate') {
+      const answer = await user.raw('POST', `${type}/$${op.name}`, { body: JSON.stringify({ resourceType: type }), headers: json });
+      if (answer.status !== 200) problems.push(`${type}/$${op.name} is listed but answered ${answer.status} ${answerText(answer)}`);
+      continue;
+    }
+    // an operation that needs its parameters (or an instance) answers empty input with its own 4xx, not "unknown operation"
+    const onType = await user.raw('POST', `${type}/$${op.name}`, { body: '{"resourceType":"Parameters"}', headers: json });
+    const onInstance = await user.raw('POST', `${type}/conformance-probe/$${op.name}`, { body: '{"resourceType":"Parameters"}', headers: json });
+    if (onType.status >= 500 || onInstance.status >= 500) problems.push(`${type}/$${op.name} answered ${onType.status}/${onInstance.status}`);
+    if (unknownAnswer(onType, op.name) && unknownInstanceAnswer(onInstance, op.name)) problems.push(`${type}/$${op.name} is listed but answers like an unknown operation: ${answerText(onType)}`);
+  }
   for (const url of claim.supportedProfile ?? []) {
     const sd = structureDefinition(url);
     if (!sd || sd.type !== type) problems.push(`${type}: supportedProfile ${url} is not one of our StructureDefinitions for ${type}`);

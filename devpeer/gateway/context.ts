@@ -7,6 +7,7 @@ import { decode, DecodeError } from './decode.js';
 import type { PeerEndorsers } from './endorsers.js';
 import { Code, RpcError } from './errors.js';
 import type { CommitNotifier } from './notifier.js';
+import type { SubmitPipeline } from './pipeline.js';
 
 export interface GatewayContext {
   channel: string;
@@ -18,6 +19,8 @@ export interface GatewayContext {
   endorser: Endorser;
   endorsers: PeerEndorsers;
   orderer: Orderer;
+  /** transactions on their way to the orderer (it waits for them before cutting a block) */
+  pipeline: SubmitPipeline;
   notifier: CommitNotifier;
   maxArgsBytes: number;
   maxEnvelopeBytes: number;

@@ -8,6 +8,8 @@ import type { CommittedChaincodeEvent } from '../ledger/types.js';
 import { describeBlock } from './blockevents.js';
 import type { GatewayContext } from './context.js';
 import { decode } from './decode.js';
+import { Encoded } from './messages.js';
+import { bytesField, enumField, fields, message, messageField, varintField, type Part } from '../runtime/protoenc.js';
 
 type Status = common.StatusMap[keyof common.StatusMap];
 type Kind = 'block' | 'filtered' | 'private';
@@ -19,7 +21,10 @@ interface Serializable {
 }
 
 const passThrough = (bytes: Buffer): Buffer => bytes;
-const serialize = (message: Serializable): Buffer => Buffer.from(message.serializeBinary());
+const serialize = (message: Serializable): Buffer => {
+  const bytes = message.serializeBinary();
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+};
 
 function method(name: string) {
   return {
@@ -102,35 +107,25 @@ function filteredTransactions(ctx: GatewayContext, blockNumber: number): Filtere
   return describeBlock(bytes).transactions;
 }
 
-function filteredResponse(ctx: GatewayContext, blockNumber: number): peer.DeliverResponse {
-  const filtered = new peer.FilteredBlock();
-  filtered.setChannelId(ctx.channel);
-  filtered.setNumber(blockNumber);
-  filtered.setFilteredTransactionsList(
-    filteredTransactions(ctx, blockNumber).map((tx) => {
-      const ftx = new peer.FilteredTransaction();
-      ftx.setTxid(tx.txId);
-      ftx.setType(tx.type as common.HeaderTypeMap[keyof common.HeaderTypeMap]);
-      ftx.setTxValidationCode(tx.validationCode as peer.TxValidationCodeMap[keyof peer.TxValidationCodeMap]);
-      if (tx.type === common.HeaderType.ENDORSER_TRANSACTION) {
-        const actions = new peer.FilteredTransactionActions();
-        if (tx.event) {
-          const event = new peer.ChaincodeEvent(); // filtered blocks carry no event payload
-          event.setChaincodeId(tx.event.chaincodeId);
-          event.setTxId(tx.event.txId);
-          event.setEventName(tx.event.eventName);
-          const action = new peer.FilteredChaincodeAction();
-          action.setChaincodeEvent(event);
-          actions.setChaincodeActionsList([action]);
-        }
-        ftx.setTransactionActions(actions);
-      }
-      return ftx;
-    }),
-  );
-  const response = new peer.DeliverResponse();
-  response.setFilteredBlock(filtered);
-  return response;
+/**
+ * DeliverResponse{filtered_block: FilteredBlock{channel_id, number, filtered_transactions}}, encoded directly
+ * (one message per block, one entry per transaction). A FilteredTransaction is {txid, type,
+ * tx_validation_code, transaction_actions} where endorser transactions carry FilteredTransactionActions
+ * {chaincode_actions: [FilteredChaincodeAction{chaincode_event: ChaincodeEvent without payload}]}.
+ */
+function filteredResponse(ctx: GatewayContext, blockNumber: number): Encoded {
+  const transactions = filteredTransactions(ctx, blockNumber).map((tx) => {
+    let actions: Part;
+    if (tx.type === common.HeaderType.ENDORSER_TRANSACTION) {
+      const event = tx.event
+        ? messageField(1, messageField(1, fields(bytesField(1, tx.event.chaincodeId), bytesField(2, tx.event.txId), bytesField(3, tx.event.eventName))))
+        : undefined;
+      actions = messageField(4, fields(event));
+    }
+    return messageField(4, fields(bytesField(1, tx.txId), enumField(2, tx.type), enumField(3, tx.validationCode), actions));
+  });
+  const block = fields(bytesField(1, ctx.channel), varintField(2, blockNumber), ...transactions);
+  return new Encoded(message(messageField(3, block)));
 }
 
 function position(ctx: GatewayContext, pos: orderer.SeekPosition | undefined, which: 'start' | 'stop'): number {

@@ -3,11 +3,10 @@
 // the payload (FORBIDDEN), and that the transaction is the one this peer endorsed: tx id derivation,
 // proposal hash, chaincode and every endorsement signature (a Fabric committer would mark such a
 // transaction ENDORSEMENT_POLICY_FAILURE; here it never enters a block).
-import crypto from 'node:crypto';
 import { common } from '@hyperledger/fabric-protos';
 import type { MspRegistry, ValidatedIdentity } from '../msp/msp.js';
 import { decodeActionChaincode, decodeChannelHeader, decodeEndorsedAction, decodePair, decodeTransactionActions } from './messages.js';
-import { computeTxId } from './proposal.js';
+import { computeTxId, sha256 } from './proposal.js';
 
 export type RejectStatus = 'BAD_REQUEST' | 'FORBIDDEN';
 
@@ -90,7 +89,7 @@ export async function checkEnvelope(
   if (endorsedBytes.length === 0) throw bad('nil ChaincodeEndorsedAction');
   const { prp: prpBytes, endorsements } = parse(() => decodeEndorsedAction(endorsedBytes));
   const [proposalHash, extension] = parse(() => decodePair(prpBytes, 'ProposalResponsePayload'));
-  const expectedHash = crypto.createHash('sha256').update(channelHeaderBytes).update(signatureHeaderBytes).update(proposalPayload).digest();
+  const expectedHash = sha256(channelHeaderBytes, signatureHeaderBytes, proposalPayload);
   if (!expectedHash.equals(proposalHash)) {
     throw bad('the proposal hash in the endorsed response does not match the transaction header and proposal payload');
   }

@@ -92,17 +92,20 @@ export function unpackProposal(signed: SignedProposalParts | undefined): Unpacke
     args: spec.args,
     payloadNoTransient,
     inputBytes,
-    proposalHash: crypto
-      .createHash('sha256')
-      .update(channelHeaderBytes)
-      .update(signatureHeaderBytes)
-      .update(payloadNoTransient)
-      .digest(),
+    proposalHash: sha256(channelHeaderBytes, signatureHeaderBytes, payloadNoTransient),
   };
 }
 
+/**
+ * SHA-256 of the concatenated parts. One-shot crypto.hash over a joined copy costs about half of a
+ * createHash/update/digest sequence for the ~1 KB headers hashed on every transaction.
+ */
+export function sha256(...parts: Uint8Array[]): Buffer {
+  return crypto.hash('sha256', parts.length === 1 ? parts[0] : Buffer.concat(parts), 'buffer');
+}
+
 export function computeTxId(nonce: Uint8Array, creator: Uint8Array): string {
-  return crypto.createHash('sha256').update(nonce).update(creator).digest('hex');
+  return crypto.hash('sha256', Buffer.concat([nonce, creator]), 'hex');
 }
 
 /** Resolves the creator or throws the peer's "access denied" error, with the underlying reason appended. */

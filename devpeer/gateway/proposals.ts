@@ -94,6 +94,15 @@ export async function evaluate(ctx: GatewayContext, bytes: Uint8Array): Promise<
 }
 
 export async function endorse(ctx: GatewayContext, bytes: Uint8Array): Promise<Encoded> {
+  const end = ctx.pipeline.begin();
+  try {
+    return await endorseTracked(ctx, bytes);
+  } finally {
+    end();
+  }
+}
+
+async function endorseTracked(ctx: GatewayContext, bytes: Uint8Array): Promise<Encoded> {
   const request = decodeRequestFields(() => decodeProposalRequest(bytes, 'EndorseRequest'));
   const signed = request.proposal;
   if (!signed || signed.proposalBytes.length === 0) {
@@ -141,6 +150,7 @@ export async function endorse(ctx: GatewayContext, bytes: Uint8Array): Promise<E
 
   const prpBytes = ctx.endorser.proposalResponsePayload(up.proposalHash, sim);
   const endorsements = await ctx.endorsers.endorse(up.txId, prpBytes, orgs);
+  ctx.pipeline.endorsed(up.txId);
   // gateway.EndorseResponse{prepared_transaction: common.Envelope}
   return new Encoded(message(bytesField(1, preparedTransactionFields(up, prpBytes, endorsements))));
 }

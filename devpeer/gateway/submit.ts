@@ -7,7 +7,17 @@ import { decodeCommitStatusRequest, decodePair, decodeSubmitRequest, Encoded } f
 import { message, varintField } from '../runtime/protoenc.js';
 
 export async function submit(ctx: GatewayContext, bytes: Uint8Array): Promise<Encoded> {
+  const end = ctx.pipeline.begin();
+  try {
+    return await submitTracked(ctx, bytes, end);
+  } finally {
+    end();
+  }
+}
+
+async function submitTracked(ctx: GatewayContext, bytes: Uint8Array, end: (quiet?: boolean) => void): Promise<Encoded> {
   const request = decodeRequestFields(() => decodeSubmitRequest(bytes));
+  ctx.pipeline.submitting(request.transactionId);
   const envelopeBytes = request.envelope;
   if (!envelopeBytes) throw new RpcError(Code.INVALID_ARGUMENT, 'a prepared transaction is required');
   const [, signature] = decodeRequestFields(() => decodePair(envelopeBytes, 'Envelope'));
@@ -27,6 +37,8 @@ export async function submit(ctx: GatewayContext, bytes: Uint8Array): Promise<En
     }
     throw err;
   }
+  // From here on it is queued, not on its way; the enqueue weighs the block against what is still coming.
+  end(true);
   try {
     ctx.orderer.enqueue(envelopeBytes);
   } catch (err) {

@@ -120,7 +120,10 @@ function parseAttrs(extensionValue: Uint8Array | undefined): Record<string, stri
 
 export class MspRegistry {
   private readonly orgs = new Map<string, Organization>();
-  /** Keyed by sha256 of serialized identity bytes, or by mspId + PEM for validateCert. */
+  /**
+   * Keyed by "I" + the serialized identity bytes as a latin1 string (no digest per use), or by "C" + mspId +
+   * PEM for validateCert: the prefixes keep creator bytes from ever naming a validateCert entry.
+   */
   private readonly cache = new Map<string, ValidatedIdentity>();
   private readonly cacheSize: number;
   private readonly now: () => number;
@@ -155,7 +158,7 @@ export class MspRegistry {
 
   /** Validates msp.SerializedIdentity bytes (the proposal/envelope creator). Throws MspError. */
   validate(serializedIdentity: Uint8Array): ValidatedIdentity {
-    const key = crypto.createHash('sha256').update(serializedIdentity).digest('base64');
+    const key = `I${Buffer.from(serializedIdentity.buffer, serializedIdentity.byteOffset, serializedIdentity.byteLength).toString('latin1')}`;
     const cached = this.cache.get(key);
     if (cached) return this.checkCurrent(cached);
     let mspId: string;
@@ -174,7 +177,7 @@ export class MspRegistry {
 
   /** Validates a PEM certificate claimed to belong to `mspId`. Throws MspError. */
   validateCert(mspId: string, certPem: string): ValidatedIdentity {
-    const key = `${mspId}\u0000${certPem}`;
+    const key = `C${mspId}\u0000${certPem}`;
     const cached = this.cache.get(key);
     if (cached) return this.checkCurrent(cached);
     const identity = this.checkCurrent(this.verifyChain(mspId, certPem));

@@ -10,6 +10,10 @@ export interface OrgMaterial {
   ca: CaMaterial;
   admin: IdentityMaterial;
   peer: IdentityMaterial;
+  /** the organization's current certificate revocation list (PEM), when its CA has revoked anything */
+  crlPem?: string;
+  /** where the CRL is kept (absent until the first revocation) */
+  crlFile: string;
   paths: { caCert: string; caKey: string; adminCert: string; adminKey: string; peerCert: string; peerKey: string };
 }
 
@@ -80,6 +84,7 @@ async function ensureOrganization(mspRoot: string, mspId: string): Promise<OrgMa
     peerCert: path.join(dir, 'peer-cert.pem'),
     peerKey: path.join(dir, 'peer-key.pem'),
   };
+  const crlFile = path.join(dir, 'crl.pem');
 
   let ca: CaMaterial;
   const caCertPem = await readIfExists(paths.caCert);
@@ -102,7 +107,13 @@ async function ensureOrganization(mspRoot: string, mspId: string): Promise<OrgMa
   const peer = await loadOrIssue(ca, paths.peerCert, paths.peerKey, () =>
     issueIdentity(ca, { commonName: `peer0.${org}`, ou: 'peer' }),
   );
-  return { mspId, ca, admin, peer, paths };
+  return { mspId, ca, admin, peer, crlPem: await readIfExists(crlFile), crlFile, paths };
+}
+
+/** Keeps an organization's CRL (already verified against its CA) for the next start. */
+export async function saveRevocationList(org: OrgMaterial, crlPem: string): Promise<void> {
+  await writeAtomic(org.crlFile, crlPem, 0o644);
+  org.crlPem = crlPem;
 }
 
 /**

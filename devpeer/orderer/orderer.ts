@@ -1,6 +1,7 @@
 // A solo orderer inside the peer: collects submitted envelopes, cuts a block when it holds `maxTx`
-// transactions or `maxBytes`, or `timeoutMs` after its first transaction arrived, and hands blocks to
-// the committer strictly one at a time. A block is reported only once the commit (which fsyncs) resolved.
+// transactions or `maxBytes`, `timeoutMs` after its first transaction arrived, or as soon as it holds more
+// transactions than are still on their way to it (`incoming`), and hands blocks to the committer strictly
+// one at a time. A block is reported only once the commit (which fsyncs) resolved.
 import type { CommittedBlock } from '../ledger/types.js';
 
 export interface OrdererOptions {
@@ -11,6 +12,12 @@ export interface OrdererOptions {
   onBlock(block: CommittedBlock): void;
   /** the committer failed; the orderer accepts nothing more */
   onFailure(err: unknown): void;
+  /**
+   * How many transactions are expected to be submitted soon. A block waits for them (at most `timeoutMs`)
+   * only while it holds no more than that, so a lone transaction is cut at once and concurrent ones share
+   * a block. Without it, every block waits out `timeoutMs` unless full.
+   */
+  incoming?(): number;
 }
 
 export class OrdererUnavailableError extends Error {}
@@ -44,6 +51,11 @@ export class Orderer {
     return this.pending.length;
   }
 
+  /** Fewer transactions may be on their way than before: cut the waiting block if it need not wait. */
+  reconsider(): void {
+    if (!this.committing) this.schedule();
+  }
+
   /** Stops accepting, commits what is queued, and resolves when the last block is committed. */
   async stop(): Promise<void> {
     this.stopping = true;
@@ -65,7 +77,7 @@ export class Orderer {
   private schedule(): void {
     if (this.pending.length === 0 || this.failure !== undefined) return;
     const waited = performance.now() - this.pending[0].arrivedAt;
-    if (this.stopping || this.full() || waited >= this.opts.timeoutMs) {
+    if (this.stopping || this.full() || waited >= this.opts.timeoutMs || this.nothingToWaitFor()) {
       if (this.timer) {
         clearTimeout(this.timer);
         this.timer = undefined;
@@ -77,6 +89,10 @@ export class Orderer {
         if (!this.committing) void this.cut();
       }, this.opts.timeoutMs - waited);
     }
+  }
+
+  private nothingToWaitFor(): boolean {
+    return this.opts.incoming !== undefined && this.pending.length > this.opts.incoming();
   }
 
   private takeBatch(): Uint8Array[] {

@@ -109,6 +109,36 @@ export function varintField(field: number, value: number): Part {
   return new VarintField(field * 8, value);
 }
 
+/** Bytes written as they are (a field encoded ahead of time). */
+class Raw implements Node {
+  readonly size: number;
+
+  constructor(private readonly bytes: Uint8Array) {
+    this.size = bytes.length;
+  }
+
+  writeTo(buf: Buffer, pos: number): number {
+    buf.set(this.bytes, pos);
+    return pos + this.bytes.length;
+  }
+}
+
+/**
+ * An int32 or enum field; zero is omitted. A negative value takes ten bytes (its 64-bit two's
+ * complement), as every protobuf encoder writes it.
+ */
+export function enumField(field: number, value: number): Part {
+  if (value >= 0) return varintField(field, value);
+  if (!Number.isInteger(value) || value < -0x80000000) throw new RangeError(`field ${field}: ${value} is not an int32`);
+  const tag = field * 8;
+  const out = Buffer.alloc(varintSize(tag) + 10);
+  let pos = writeVarint(out, 0, tag);
+  let v = BigInt.asUintN(64, BigInt(value));
+  for (let i = 0; i < 9; i++, v >>= 7n) out[pos++] = Number(v & 0x7fn) | 0x80;
+  out[pos] = Number(v);
+  return new Raw(out);
+}
+
 /** The fields of a message, to embed in another without encoding it separately first. */
 export function fields(...parts: Part[]): Node {
   return new Fields(present(parts));

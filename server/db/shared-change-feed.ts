@@ -3,6 +3,8 @@ import type { ChangeFeed } from './change-feed.js';
 
 /** A sequence every process of the hospital advances after each committed write it makes. */
 export const CHANGE_SEQUENCE = 'consentry_changes';
+// any constant, distinct from the migration lock
+const INSTALL_LOCK = 7_340_913;
 
 /**
  * PostgreSQL, shared by several processes: the epoch is the change sequence's current value, read from the
@@ -15,8 +17,20 @@ export class SharedChangeFeed implements ChangeFeed {
 
   constructor(private readonly pool: pg.Pool) {}
 
+  /** Before migrations (they are writes, announced here), serialized: IF NOT EXISTS alone races in PostgreSQL. */
   static async install(pool: pg.Pool): Promise<void> {
-    await pool.query(`CREATE SEQUENCE IF NOT EXISTS ${CHANGE_SEQUENCE}`);
+    const conn = await pool.connect();
+    try {
+      await conn.query('BEGIN');
+      await conn.query('SELECT pg_advisory_xact_lock($1)', [INSTALL_LOCK]);
+      await conn.query(`CREATE SEQUENCE IF NOT EXISTS ${CHANGE_SEQUENCE}`);
+      await conn.query('COMMIT');
+    } catch (err) {
+      await conn.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      conn.release();
+    }
   }
 
   epoch(): Promise<number> {

@@ -1,4 +1,4 @@
-import { loadProfiles, PROFILE } from '../../profiles/index.js';
+import { CONSENTRY_FHIR_BASE, loadProfiles, PROFILE } from '../../profiles/index.js';
 import type { RepositoryRegistry } from './registry.js';
 import type { ResourceRepository } from './repository.js';
 
@@ -19,6 +19,18 @@ const REVINCLUDES: Record<string, { spec: string; source: string }[]> = {
     { spec: 'Consent:patient', source: 'Consent' },
   ],
 };
+
+/** Consentry's operations beyond `$validate`, by the type they are invoked on (routes in membership/, repositories/, emergency/). */
+const OPERATIONS: Record<string, string[]> = {
+  Patient: ['enroll', 'revoke-identity', 'export-keys', 'rotate-keys', 'erase', 'break-glass'],
+  Practitioner: ['enroll', 'revoke-identity'],
+  DocumentReference: ['rotate-key'],
+};
+
+const operationsOf = (type: string) => [
+  { name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' },
+  ...(OPERATIONS[type] ?? []).map((name) => ({ name, definition: `${CONSENTRY_FHIR_BASE}/OperationDefinition/${type}-${name}` })),
+];
 
 const PROFILES: Record<string, string> = { Consent: PROFILE.consent, DocumentReference: PROFILE.documentReference };
 
@@ -43,7 +55,7 @@ export function capabilityStatement(registry: RepositoryRegistry, opts: { baseUr
       searchInclude: (INCLUDES[repo.resourceType] ?? []).filter((i) => registry.has(i.target)).map((i) => i.spec),
       searchRevInclude: (REVINCLUDES[repo.resourceType] ?? []).filter((i) => registry.has(i.source)).map((i) => i.spec),
       searchParam: repo.searchParams.map((p) => ({ name: p.name, ...definitionOf(repo.resourceType, p.name), type: p.type, documentation: p.documentation })),
-      operation: [{ name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' }],
+      operation: operationsOf(repo.resourceType),
     };
   });
   return {
@@ -61,6 +73,8 @@ export function capabilityStatement(registry: RepositoryRegistry, opts: { baseUr
         security: { cors: false, description: 'Bearer JWT issued by this hospital; every response is decided by the ledger' },
         resource: [...resources, ...(opts.extraResources ?? [])],
         interaction: [{ code: 'batch' }, { code: 'transaction' }],
+        // admins only: ledger and replica height, latest blocks, and optionally a ledger:verify run
+        operation: [{ name: 'ledger-status', definition: `${CONSENTRY_FHIR_BASE}/OperationDefinition/ledger-status` }],
       },
     ],
   };

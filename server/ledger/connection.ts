@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { connect, hash, type Gateway } from '@hyperledger/fabric-gateway';
+import { connect, hash, type Gateway, type Signer } from '@hyperledger/fabric-gateway';
 import { CommitWatcher } from './commits.js';
 import type { LedgerUser } from './identity.js';
 import { newMessageSigner } from './signer.js';
@@ -47,11 +47,10 @@ export class LedgerConnection {
       this.gateways.set(key, cached);
       return cached;
     }
-    const privateKey = typeof user.privateKey === 'string' ? crypto.createPrivateKey(user.privateKey) : user.privateKey;
     const gateway = connect({
       client: this.client,
       identity: { mspId: user.mspId, credentials: Buffer.from(user.certPem) },
-      signer: newMessageSigner(privateKey),
+      signer: signerOf(user.privateKey),
       hash: hash.none,
       evaluateOptions: () => ({ deadline: Date.now() + 5_000 }),
       endorseOptions: () => ({ deadline: Date.now() + 15_000 }),
@@ -84,4 +83,20 @@ export class LedgerConnection {
     this.gateways.clear();
     this.client.close();
   }
+}
+
+/** A key held in the vault is opened on the first signature (once per cached gateway), not on every request. */
+function signerOf(key: LedgerUser['privateKey']): Signer {
+  if (typeof key === 'string') return newMessageSigner(crypto.createPrivateKey(key));
+  if (typeof key !== 'function') return newMessageSigner(key);
+  let signer: Promise<Signer> | undefined;
+  return async (message) => {
+    signer ??= key().then(newMessageSigner);
+    try {
+      return await (await signer)(message);
+    } catch (err) {
+      signer = undefined; // a vault that was briefly unreachable is asked again next time
+      throw err;
+    }
+  };
 }

@@ -4,8 +4,8 @@ import crypto from 'node:crypto';
 export interface LedgerUser {
   mspId: string;
   certPem: string;
-  /** PKCS#8 PEM or a KeyObject; held by the home hospital (key vault in a later issue). */
-  privateKey: string | crypto.KeyObject;
+  /** PKCS#8 PEM, a KeyObject, or how to open it from the hospital's key vault (asked once per cached gateway) */
+  privateKey: string | crypto.KeyObject | (() => Promise<crypto.KeyObject>);
 }
 
 export function userKey(user: LedgerUser): string {

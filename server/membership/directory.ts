@@ -39,6 +39,11 @@ export class HospitalDirectory {
     return undefined;
   }
 
+  /** Every hospital's FHIR base by MSP id, this one included. */
+  all(): Record<string, string> {
+    return { ...this.others, [this.self.mspId]: this.self.baseUrl };
+  }
+
   knownMsp(mspId: string): boolean {
     return mspId === this.self.mspId || mspId in this.others;
   }

@@ -1,8 +1,11 @@
 import crypto from 'node:crypto';
 import type { ConsentryLedger } from '../ledger/consentry.js';
 import type { LedgerUser } from '../ledger/identity.js';
+import { FhirError, unprocessable } from '../fhir/outcome.js';
 import type { ResourceStore } from '../repositories/resource-store.js';
+import { npiCheckDigitValid } from './npi.js';
 import type { PatientDirectory } from './patients.js';
+import type { PractitionerDirectory } from './practitioner-directory.js';
 import type { UserRow, Users } from './users.js';
 
 export interface PatientEnrollment {
@@ -28,7 +31,9 @@ export interface PractitionerEnrollment {
 /**
  * An admin enrolls users of their hospital: the local FHIR resource, the account with its ledger
  * identity and keys, and the ledger record. The pseudonym is HMAC-SHA256(secret, identifying info)
- * with a fresh 256-bit secret kept by the home hospital (DESIGN §2).
+ * with a fresh 256-bit secret kept by the home hospital (DESIGN §2). A practitioner is enrolled only
+ * when the NPI passes the CMS check digit and the practitioner directory lists it as active; otherwise
+ * nothing is written anywhere (422).
  */
 export class Enrollment {
   constructor(
@@ -37,7 +42,23 @@ export class Enrollment {
     private readonly patients: PatientDirectory,
     private readonly ledger: ConsentryLedger,
     private readonly admin: LedgerUser,
+    /** undefined: no directory configured, so no practitioner can be verified (and none is enrolled) */
+    private readonly directory: PractitionerDirectory | undefined,
   ) {}
+
+  /** Throws a 422 unless the NPI passes the check digit and the directory lists it as active. */
+  async verifyNpi(npi: string): Promise<void> {
+    if (!npiCheckDigitValid(npi)) throw unprocessable(`NPI ${JSON.stringify(npi)} fails the CMS check digit (10 digits, Luhn with prefix 80840)`, ['npi']);
+    if (!this.directory) throw new FhirError(422, 'business-rule', 'no practitioner directory is configured (PRACTITIONER_DIRECTORY), so no NPI can be verified', { expression: ['npi'] });
+    let entry;
+    try {
+      entry = await this.directory.lookup(npi);
+    } catch (err) {
+      throw new FhirError(503, 'transient', `the practitioner directory could not be asked: ${err instanceof Error ? err.message : String(err)}`, { headers: { 'Retry-After': '5' } });
+    }
+    if (!entry) throw new FhirError(422, 'business-rule', `NPI ${npi} is not listed in the practitioner directory`, { expression: ['npi'] });
+    if ((entry.status ?? 'active') !== 'active') throw new FhirError(422, 'business-rule', `NPI ${npi} is ${entry.status} in the practitioner directory`, { expression: ['npi'] });
+  }
 
   async enrollPatient(p: PatientEnrollment): Promise<{ patientId: string; pseudonym: string; user: UserRow }> {
     const secret = crypto.randomBytes(32);
@@ -59,6 +80,7 @@ export class Enrollment {
   }
 
   async enrollPractitioner(p: PractitionerEnrollment): Promise<{ practitionerId: string; user: UserRow }> {
+    await this.verifyNpi(p.npi);
     const { resource } = await this.store.put(
       'Practitioner',
       { resourceType: 'Practitioner', active: true, identifier: [{ system: 'http://hl7.org/fhir/sid/us-npi', value: p.npi }], name: [{ family: p.family, given: [p.given], prefix: ['Dr.'] }] },

@@ -5,18 +5,19 @@ import type { ConsentryLedger } from '../ledger/consentry.js';
 import { LedgerRejectedError } from '../ledger/errors.js';
 import type { LedgerUser } from '../ledger/identity.js';
 import { ORGANIZATION_KEY } from '../repositories/key-holders.js';
+import { vaultContext, type KeyVault } from './key-vault.js';
 
 /**
  * The hospital's own encryption key pair, for permissions granted to the organization as a whole: the private
- * key stays in this hospital's database (made once, shared by all its server processes), the public key is
- * published on the ledger (RegisterOrganization) so the patient's home hospital can wrap data keys for it.
+ * key stays in this hospital's database, sealed by the key vault (made once, shared by all its server processes);
+ * the public key is published on the ledger (RegisterOrganization) so the patient's home hospital can wrap data keys for it.
  */
-export async function ensureOrganizationKey(db: Queryable, ledger: ConsentryLedger, admin: LedgerUser): Promise<void> {
+export async function ensureOrganizationKey(db: Queryable, ledger: ConsentryLedger, admin: LedgerUser, vault: KeyVault): Promise<void> {
   const pair = await generateEncryptionKeyPair();
-  const created = await db.query('INSERT INTO hospital_keys (name, public_jwk, private_jwk) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING name', [
+  const created = await db.query('INSERT INTO hospital_keys (name, public_jwk, private_key_sealed) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING name', [
     ORGANIZATION_KEY,
     JSON.stringify(pair.publicJwk),
-    JSON.stringify(pair.privateJwk),
+    await vault.sealJwk(pair.privateJwk, vaultContext.hospitalKey(ORGANIZATION_KEY)),
   ]);
   const { rows } = await db.query<{ public_jwk: JWK }>('SELECT public_jwk FROM hospital_keys WHERE name = $1', [ORGANIZATION_KEY]);
   const publicJwk = rows[0].public_jwk;

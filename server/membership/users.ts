@@ -1,14 +1,13 @@
+import crypto from 'node:crypto';
 import type { JWK } from 'jose';
 import { exportJWK, generateKeyPair } from 'jose';
 import type { Queryable } from '../db/database.js';
 import type { Caller, Role } from '../fhir/context.js';
+import type { HospitalCa } from './hospital-ca.js';
+import { vaultContext, type KeyVault } from './key-vault.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 
-/** Issues ledger identities (X.509 with Fabric attributes) from the hospital's CA. */
-export interface HospitalCa {
-  mspId: string;
-  issue(commonName: string, attrs: Record<string, string>): Promise<{ certPem: string; keyPem: string }>;
-}
+export type { HospitalCa } from './hospital-ca.js';
 
 export interface UserRow {
   username: string;
@@ -16,11 +15,14 @@ export interface UserRow {
   fhir_user: string;
   display_name: string;
   ledger_cert: string;
-  ledger_key: string;
+  /** the signing key (PKCS#8 PEM), sealed by the key vault */
+  ledger_key_sealed: string;
   encryption_public_jwk: JWK;
-  encryption_private_jwk: JWK;
+  /** the encryption private JWK, sealed by the key vault */
+  encryption_key_sealed: string;
   pseudonym: string | null;
   npi: string | null;
+  /** active, or revoked (the certificate is on the CA's revocation list; no login, no tokens) */
   status: string;
 }
 
@@ -35,11 +37,12 @@ export interface NewUser {
   emergency?: boolean;
 }
 
-/** The hospital's accounts: login, ledger identity and encryption keys of each user. */
+/** The hospital's accounts: login, ledger identity and encryption keys of each user (private keys sealed). */
 export class Users {
   constructor(
     private readonly db: Queryable,
     private readonly ca: HospitalCa,
+    readonly vault: KeyVault,
   ) {}
 
   async create(user: NewUser): Promise<UserRow> {
@@ -52,9 +55,21 @@ export class Users {
     const publicJwk = await exportJWK(publicKey);
     const privateJwk = await exportJWK(privateKey);
     const { rows } = await this.db.query<UserRow>(
-      `INSERT INTO users (username, password_hash, role, fhir_user, display_name, ledger_cert, ledger_key, encryption_public_jwk, encryption_private_jwk, pseudonym, npi)
+      `INSERT INTO users (username, password_hash, role, fhir_user, display_name, ledger_cert, ledger_key_sealed, encryption_public_jwk, encryption_key_sealed, pseudonym, npi)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
-      [user.username, await hashPassword(user.password), user.role, user.fhirUser, user.displayName, identity.certPem, identity.keyPem, JSON.stringify(publicJwk), JSON.stringify(privateJwk), user.pseudonym ?? null, user.npi ?? null],
+      [
+        user.username,
+        await hashPassword(user.password),
+        user.role,
+        user.fhirUser,
+        user.displayName,
+        identity.certPem,
+        await this.vault.seal(identity.keyPem, vaultContext.userSigningKey(user.username)),
+        JSON.stringify(publicJwk),
+        await this.vault.sealJwk(privateJwk, vaultContext.userEncryptionKey(user.username)),
+        user.pseudonym ?? null,
+        user.npi ?? null,
+      ],
     );
     return rows[0];
   }
@@ -76,6 +91,16 @@ export class Users {
     return (await verifyPassword(password, stored.rows[0].password_hash)) ? user : undefined;
   }
 
+  /** The user's signing key, opened from the vault. */
+  signingKeyOf(user: Pick<UserRow, 'username' | 'ledger_key_sealed'>): Promise<crypto.KeyObject> {
+    return this.vault.openPem(user.ledger_key_sealed, vaultContext.userSigningKey(user.username));
+  }
+
+  /** The user's encryption private key, opened from the vault. */
+  encryptionKeyOf(user: Pick<UserRow, 'username' | 'encryption_key_sealed'>): Promise<JWK> {
+    return this.vault.openJwk(user.encryption_key_sealed, vaultContext.userEncryptionKey(user.username));
+  }
+
   callerOf(user: UserRow, scopes: string[]): Caller {
     return {
       username: user.username,
@@ -83,7 +108,8 @@ export class Users {
       fhirUser: user.fhir_user,
       mspId: this.ca.mspId,
       ledgerId: user.role === 'patient' ? (user.pseudonym ?? '') : `${this.ca.mspId}/${user.fhir_user}`,
-      ledgerUser: { mspId: this.ca.mspId, certPem: user.ledger_cert, privateKey: user.ledger_key },
+      // opened only when a gateway for this certificate is first made (LedgerConnection caches it)
+      ledgerUser: { mspId: this.ca.mspId, certPem: user.ledger_cert, privateKey: () => this.signingKeyOf(user) },
       pseudonym: user.pseudonym ?? undefined,
       scopes,
     };

@@ -31,9 +31,12 @@ interface Row {
 }
 
 // resource_ids travel as JSON text (unnest cannot take an array of arrays of different lengths)
+// a read by a practitioner who holds a break-glass permission for the patient is logged with purpose ETREAT
 const INSERT = `INSERT INTO read_access_log (at, username, agent, patient, resource_type, resource_id, resource_ids, action, purpose, ledger_height)
   SELECT at, username, agent, patient, resource_type, resource_id,
-    CASE WHEN ids IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(ids::jsonb)) END, action, purpose, ledger_height
+    CASE WHEN ids IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(ids::jsonb)) END, action,
+    CASE WHEN EXISTS (SELECT 1 FROM ledger_permissions p WHERE p.patient = x.patient AND p.grantee_kind = 'practitioner' AND p.grantee_id = x.agent
+      AND p.emergency AND p.status = 'active' AND p.valid_from <= x.at AND x.at < p.valid_to) THEN 'ETREAT' ELSE purpose END, ledger_height
   FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])
     AS x(at, username, agent, patient, resource_type, resource_id, ids, action, purpose, ledger_height)`;
 

@@ -25,6 +25,7 @@ const INTERACTION_OF_EVENT: Record<string, string> = {
   DocumentAdded: 'create',
   DocumentSuperseded: 'create',
   DocumentStatusChanged: 'update',
+  DocumentKeyRotated: 'update',
   PatientErased: 'delete',
 };
 const INTERACTION_OF_READ: Record<string, string> = { read: 'read', vread: 'vread', search: 'search-type', download: 'read' };

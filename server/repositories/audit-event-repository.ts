@@ -20,7 +20,7 @@ const SEARCH_PARAMS: SearchParamDef[] = [
   { name: 'date', type: 'date', documentation: 'When the event was recorded (ledger transaction time, or time of the read)' },
   { name: 'action', type: 'token', documentation: 'C | R | U | D | E' },
   { name: 'subtype', type: 'token', documentation: 'The ledger event (PermissionGranted, DocumentAdded, ...) or the kind of read (read, vread, search, download)' },
-  { name: '_id', type: 'token', documentation: 'ledger-<block>-<tx index>-<event index> or read-<log sequence>' },
+  { name: '_id', type: 'token', documentation: 'ledger-<block>-<tx index>-<event index>, read-<log sequence>, or read-<MSP id>-<log sequence> for a read another hospital served' },
   { name: '_lastUpdated', type: 'date', documentation: 'Same as date' },
 ];
 
@@ -44,10 +44,13 @@ export class AuditEventRepository implements ResourceRepository {
     private readonly projection: LedgerProjection,
     private readonly patients: PatientDirectory,
     private readonly hospitals: HospitalDirectory,
+    /** brings in the reads of a patient of this hospital that other hospitals served (server/audit/disclosures.ts) */
+    private readonly importDisclosures?: (pseudonym: string) => Promise<unknown>,
   ) {}
 
   async read(ctx: RequestContext, id: string): Promise<Resource> {
     decideAt(ctx, this.projection);
+    await this.importFor(ctx, []);
     const where = new SqlWhere();
     const from = auditRowsSql(where, ctx.mspId);
     where.add(auditIdSql(where, id));
@@ -59,6 +62,7 @@ export class AuditEventRepository implements ResourceRepository {
 
   async search(ctx: RequestContext, request: SearchRequest): Promise<SearchResult> {
     decideAt(ctx, this.projection);
+    await this.importFor(ctx, request.params);
     const where = new SqlWhere();
     const from = auditRowsSql(where, ctx.mspId);
     where.add(visibleAuditSql(where, ctx.caller));
@@ -68,6 +72,21 @@ export class AuditEventRepository implements ResourceRepository {
     const page = await this.db.query<AuditRow>(`SELECT ae.* ${sql} ORDER BY ${orderBy(request.sort, SORT_COLUMNS, ORDER_FALLBACK)} LIMIT ${request.count} OFFSET ${request.offset}`, where.params);
     const resources = await this.toResources(page.rows);
     return { resources, total: total < 0 ? resources.length : total };
+  }
+
+  /** The patient's history includes reads served elsewhere: imported (and proven) before it is queried. */
+  private async importFor(ctx: RequestContext, params: SearchParam[]): Promise<void> {
+    if (!this.importDisclosures) return;
+    const pseudonyms = new Set<string>();
+    if (ctx.caller.role === 'patient' && ctx.caller.pseudonym) pseudonyms.add(ctx.caller.pseudonym);
+    for (const param of params) {
+      if (param.name !== 'patient' || param.modifier) continue;
+      for (const value of param.values) {
+        const pseudonym = await this.patients.pseudonymOf(this.relative(value, 'Patient'));
+        if (pseudonym) pseudonyms.add(pseudonym);
+      }
+    }
+    for (const pseudonym of pseudonyms) await this.importDisclosures(pseudonym);
   }
 
   private async addCondition(where: SqlWhere, param: SearchParam): Promise<void> {

@@ -2,7 +2,10 @@ import { reachSql } from '../decisions/access.js';
 import type { Caller } from '../fhir/context.js';
 import type { SqlWhere } from './sql-search.js';
 
-/** One audit record: a committed ledger event, or an entry of this hospital's read-access log. */
+/**
+ * One audit record: a committed ledger event, an entry of this hospital's read-access log, or a read of one of
+ * this hospital's patients served by another hospital (foreign_disclosures, imported by server/audit/disclosures.ts).
+ */
 export interface AuditRow {
   id: string;
   src: 'ledger' | 'read';
@@ -33,6 +36,7 @@ const LEDGER_AGENT = 'consentry_ledger_agent(e.event_name, e.payload, e.creator_
 const LEDGER_ACTION = `CASE e.event_name
     WHEN 'PermissionUpdated' THEN 'U'
     WHEN 'DocumentStatusChanged' THEN 'U'
+    WHEN 'DocumentKeyRotated' THEN 'U'
     WHEN 'PermissionRevoked' THEN 'D'
     WHEN 'PatientErased' THEN 'D'
     WHEN 'EmergencyAccess' THEN 'E'
@@ -65,6 +69,10 @@ export function auditRowsSql(where: SqlWhere, selfMsp: string): string {
     SELECT 'read-' || l.seq, 'read'::text, l.at, l.patient, 'R'::text, l.agent, l.resource_type, l.resource_id, l.resource_ids, l.action,
       ${self}::text, l.purpose, NULL::text, NULL::bigint, NULL::jsonb, l.seq, 0, 0
     FROM read_access_log l
+    UNION ALL
+    SELECT 'read-' || d.msp || '-' || d.seq, 'read'::text, d.at, d.patient, 'R'::text, d.agent, d.resource_type, d.resource_id, d.resource_ids, d.action,
+      d.msp, d.purpose, NULL::text, NULL::bigint, NULL::jsonb, d.seq, 1, 0
+    FROM foreign_disclosures d
   ) ae`;
 }
 
@@ -98,6 +106,8 @@ export function auditIdSql(where: SqlWhere, id: string): string {
   const ledger = /^ledger-(\d{1,15})-(\d{1,9})-(\d{1,9})$/.exec(id);
   if (ledger) return `(ae.src = 'ledger' AND ae.o1 = ${where.param(ledger[1])}::bigint AND ae.o2 = ${where.param(ledger[2])}::int AND ae.o3 = ${where.param(ledger[3])}::int)`;
   const read = /^read-(\d{1,15})$/.exec(id);
-  if (read) return `(ae.src = 'read' AND ae.o1 = ${where.param(read[1])}::bigint)`;
+  if (read) return `(ae.src = 'read' AND ae.o2 = 0 AND ae.o1 = ${where.param(read[1])}::bigint)`;
+  const foreign = /^read-([A-Za-z0-9.]{1,48})-(\d{1,15})$/.exec(id);
+  if (foreign) return `(ae.src = 'read' AND ae.o2 = 1 AND ae.msp = ${where.param(foreign[1])} AND ae.o1 = ${where.param(foreign[2])}::bigint)`;
   return 'FALSE';
 }

@@ -167,6 +167,10 @@ export class DocumentReferenceRepository implements ResourceRepository, LedgerTr
     decideAt(ctx, this.ledger.projection);
     const mayWrite = ctx.caller.role === 'patient' ? ctx.caller.pseudonym === input.patient : await this.decisions.allowed(ctx.caller, input.patient, 'write', input.category, ctx.now);
     if (!mayWrite) throw forbidden(`no ledger permission lets ${ctx.caller.fhirUser} add ${input.category} documents for this patient`);
+    this.requireCallerAsAuthor(ctx, resource);
+    if (input.supersedes && !(await this.readableRow(ctx, input.supersedes))) {
+      throw unprocessable(`relatesTo.target DocumentReference/${input.supersedes} is not a document of this patient that you can read`, ['DocumentReference.relatesTo[0].target']);
+    }
 
     let documentId: string;
     let stored: { blobKey: string; ciphertextSha256: string; size: number };
@@ -221,6 +225,15 @@ export class DocumentReferenceRepository implements ResourceRepository, LedgerTr
     const committed = await this.ledger.consentry.setDocumentStatus(ctx.caller.ledgerUser, row.record.patient, id, 'entered-in-error');
     await settle(ctx, this.ledger.projection, committed.blockNumber);
     return { resource: await this.read(ctx, id), created: false };
+  }
+
+  /** The author is whoever adds the document (the ledger records the caller); a different one is refused, not replaced. */
+  private requireCallerAsAuthor(ctx: RequestContext, resource: Resource): void {
+    const authors = (resource.author as { reference?: string }[] | undefined) ?? [];
+    const own = [ctx.caller.fhirUser, `${ctx.baseUrl}/${ctx.caller.fhirUser}`];
+    if (authors.length > 1 || authors.some((a) => !own.includes(a.reference ?? ''))) {
+      throw unprocessable(`DocumentReference.author must be the authenticated user (${ctx.caller.fhirUser}) or absent: the ledger records who adds a document`, ['DocumentReference.author']);
+    }
   }
 
   private async stagedBinary(ctx: RequestContext, id: string) {

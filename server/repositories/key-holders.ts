@@ -5,6 +5,7 @@ import type { Queryable } from '../db/database.js';
 import type { Caller } from '../fhir/context.js';
 import type { DocumentStore, Recipient, RecipientPrivate } from '../documents/index.js';
 import { NoKeyError } from '../documents/index.js';
+import { vaultContext, type KeyVault } from '../membership/key-vault.js';
 
 /** The hospital_keys row holding the organization's own encryption key. */
 export const ORGANIZATION_KEY = 'organization';
@@ -24,6 +25,8 @@ export class KeyHolders {
   constructor(
     private readonly db: Queryable,
     readonly mspId: string,
+    /** private keys are sealed at rest; opened here, for the one use */
+    readonly vault: KeyVault,
   ) {}
 
   /**
@@ -104,10 +107,11 @@ export class KeyHolders {
   /** The private key of a recipient who is a user (or the organization) of this hospital; undefined for anyone else. */
   async privateKeyOf(recipientId: string): Promise<JWK | undefined> {
     if (recipientId === `Organization/${this.mspId}`) {
-      const { rows } = await this.db.query<{ private_jwk: JWK }>('SELECT private_jwk FROM hospital_keys WHERE name = $1', [ORGANIZATION_KEY]);
-      return rows[0]?.private_jwk;
+      const { rows } = await this.db.query<{ private_key_sealed: string }>('SELECT private_key_sealed FROM hospital_keys WHERE name = $1', [ORGANIZATION_KEY]);
+      return rows[0] ? this.vault.openJwk(rows[0].private_key_sealed, vaultContext.hospitalKey(ORGANIZATION_KEY)) : undefined;
     }
-    return (await this.localRow(recipientId))?.encryption_private_jwk;
+    const row = await this.localRow(recipientId);
+    return row ? this.vault.openJwk(row.encryption_key_sealed, vaultContext.userEncryptionKey(row.username)) : undefined;
   }
 
   private async firstHolder(store: DocumentStore, meta: Pick<DocumentMeta, 'blob' | 'id'>, candidates: string[]): Promise<RecipientPrivate> {
@@ -119,11 +123,11 @@ export class KeyHolders {
     throw new NoKeyError(`no user of ${this.mspId} holds a key for document ${meta.id}`, 'missing');
   }
 
-  private async localRow(ledgerId: string): Promise<{ encryption_public_jwk: JWK; encryption_private_jwk: JWK } | undefined> {
+  private async localRow(ledgerId: string): Promise<{ username: string; encryption_public_jwk: JWK; encryption_key_sealed: string } | undefined> {
     const practitioner = PRACTITIONER_ID.exec(ledgerId);
     if (practitioner && practitioner[1] !== this.mspId) return undefined;
-    const { rows } = await this.db.query<{ encryption_public_jwk: JWK; encryption_private_jwk: JWK }>(
-      practitioner ? 'SELECT encryption_public_jwk, encryption_private_jwk FROM users WHERE fhir_user = $1' : 'SELECT encryption_public_jwk, encryption_private_jwk FROM users WHERE pseudonym = $1',
+    const { rows } = await this.db.query<{ username: string; encryption_public_jwk: JWK; encryption_key_sealed: string }>(
+      practitioner ? 'SELECT username, encryption_public_jwk, encryption_key_sealed FROM users WHERE fhir_user = $1' : 'SELECT username, encryption_public_jwk, encryption_key_sealed FROM users WHERE pseudonym = $1',
       [practitioner ? practitioner[2] : ledgerId],
     );
     return rows[0];

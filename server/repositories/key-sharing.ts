@@ -37,7 +37,7 @@ export function keySharing(deps: { db: Database; documents: DocumentStore; keys:
   const publishOrganizationKey = async (): Promise<void> => {
     if (organizationKeyPublished) return;
     try {
-      await ensureOrganizationKey(db, ledger.consentry, admin);
+      await ensureOrganizationKey(db, ledger.consentry, admin, keys.vault);
       organizationKeyPublished = true;
     } catch (err) {
       // retried on every run; said once per kind of failure

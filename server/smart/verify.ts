@@ -48,9 +48,9 @@ interface ActivityRow {
   fhir_user: string | null;
   display_name: string | null;
   ledger_cert: string | null;
-  ledger_key: string | null;
+  ledger_key_sealed: string | null;
   encryption_public_jwk: UserRow['encryption_public_jwk'] | null;
-  encryption_private_jwk: UserRow['encryption_private_jwk'] | null;
+  encryption_key_sealed: string | null;
   pseudonym: string | null;
   npi: string | null;
   status: string | null;
@@ -68,8 +68,8 @@ const ACTIVITY = `SELECT
           WHERE lp.patient = sg.permission_patient AND lp.id = sg.permission_id
             AND lp.status = 'active' AND lp.valid_from <= $4 AND $4 < lp.valid_to)))) AS grant_active,
     (SELECT g.expires_at FROM oauth_artifacts g WHERE g.model = 'Grant' AND g.id = $2) AS grant_expires_at,
-    u.username, u.role, u.fhir_user, u.display_name, u.ledger_cert, u.ledger_key, u.encryption_public_jwk,
-    u.encryption_private_jwk, u.pseudonym, u.npi, u.status
+    u.username, u.role, u.fhir_user, u.display_name, u.ledger_cert, u.ledger_key_sealed, u.encryption_public_jwk,
+    u.encryption_key_sealed, u.pseudonym, u.npi, u.status
   FROM (SELECT 1) one LEFT JOIN users u ON u.username = $3`;
 
 /** 401 with `WWW-Authenticate: Bearer error="invalid_token"` (RFC 6750), as an OperationOutcome. */

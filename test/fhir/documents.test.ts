@@ -80,20 +80,36 @@ describe.each(BACKENDS)('seed scenario, first half, through FHIR only (%s)', (ba
   it('a ledger write that fails leaves no blob behind, and the sweep removes what a crash left', async () => {
     const blobRoot = path.join(net.dataDir, 'blobs');
     const contents = () => fs.readdirSync(blobRoot, { recursive: true }).map(String).filter((f) => f.endsWith('content')).sort();
+    const lab = (text: string, replaces?: string) => ({
+      ...documentBody(people.patientId, 'lab-results', '11502-2', { data: Buffer.from(text), contentType: 'text/plain' }),
+      ...(replaces ? { relatesTo: [{ code: 'replaces', target: { reference: `DocumentReference/${replaces}` } }] } : {}),
+    });
+    const first = await fhir(net.a.baseUrl, people.tokens.ryu, 'POST', 'DocumentReference', lab('v1'));
+    expect((await fhir(net.a.baseUrl, people.tokens.ryu, 'POST', 'DocumentReference', lab('v2', first.body!.id))).status).toBe(201);
     const before = contents();
-    // passes the server's checks, refused by the chaincode (nothing to supersede) after the blob was stored
-    const body = { ...documentBody(people.patientId, 'lab-results', '11502-2', { data: Buffer.from('orphan?'), contentType: 'text/plain' }), relatesTo: [{ code: 'replaces', target: { reference: 'DocumentReference/does-not-exist' } }] };
-    const res = await fhir(net.a.baseUrl, people.tokens.ryu, 'POST', 'DocumentReference', body);
-    expect(res.status).toBeGreaterThanOrEqual(400);
+    // passes the server's checks, refused by the chaincode (v1 is superseded already) after the blob was stored
+    const res = await fhir(net.a.baseUrl, people.tokens.ryu, 'POST', 'DocumentReference', lab('orphan?', first.body!.id));
+    expect(res.status, res.text).toBe(422);
+    expect(res.body!.issue[0].diagnostics).toMatch(/superseded, not current/);
     expect(contents()).toEqual(before);
+    // a replaced document that does not exist, or an author other than the caller: refused before anything is stored
+    const height = Number(res.headers.get('x-ledger-height'));
+    const missing = await fhir(net.a.baseUrl, people.tokens.ryu, 'POST', 'DocumentReference', lab('x', 'does-not-exist'));
+    expect(missing.status).toBe(422);
+    expect(missing.body!.issue[0].expression).toEqual(['DocumentReference.relatesTo[0].target']);
+    const ghost = await fhir(net.a.baseUrl, people.tokens.ryu, 'POST', 'DocumentReference', { ...lab('x'), author: [{ reference: 'Practitioner/park' }] });
+    expect(ghost.status).toBe(422);
+    expect(ghost.body!.issue[0].expression).toEqual(['DocumentReference.author']);
+    expect(contents()).toEqual(before);
+    expect(Number(ghost.headers.get('x-ledger-height'))).toBe(height);
 
     // a crash between blob and ledger write: the blob exists, no ledger document references it
     const crashed = await net.a.documents.storeDocument({ patient: people.pseudonym, documentId: 'crashed-upload', content: Readable.from([Buffer.from('left behind')]), recipients: [{ id: people.pseudonym, publicJwk: (await net.a.users.find('mara'))!.encryption_public_jwk }] });
     const swept = await sweepOrphanBlobs(net.a.db, net.a.documents, 0);
     expect(swept.removed).toEqual([crashed.blobKey]);
     expect(contents()).toEqual(before);
-    const lab = await fetch(`${net.a.baseUrl}/Binary/${docs['lab-results'].id}`, { headers: { authorization: `Bearer ${people.tokens.patient}` } });
-    expect(lab.status).toBe(200);
+    const labs = await fetch(`${net.a.baseUrl}/Binary/${docs['lab-results'].id}`, { headers: { authorization: `Bearer ${people.tokens.patient}` } });
+    expect(labs.status).toBe(200);
   });
 
   it('one byte flipped in a stored blob: Binary answers a 5xx OperationOutcome about integrity, never the bytes', async () => {

@@ -3,6 +3,7 @@ import type { JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DocumentMeta } from '../../chaincode/src/records.js';
 import { NoKeyError, unwrapDataKey } from '../../server/documents/index.js';
+import { vaultContext } from '../../server/membership/key-vault.js';
 import type { HospitalNode } from '../../server/node.js';
 import { BACKENDS, fhir, startTestNetwork, type TestNetwork } from '../support/network.js';
 import { consentBody, documentBody, enrollSeedPeople } from '../support/seed-scenario.js';
@@ -11,9 +12,12 @@ const LEE = 'HospitalBMSP/Practitioner/lee';
 
 /** Every private encryption key a hospital holds: its users' and its organization's. */
 async function privateKeysOf(node: HospitalNode): Promise<{ owner: string; key: JWK }[]> {
-  const users = await node.db.query<{ username: string; encryption_private_jwk: JWK }>('SELECT username, encryption_private_jwk FROM users');
-  const own = await node.db.query<{ name: string; private_jwk: JWK }>('SELECT name, private_jwk FROM hospital_keys');
-  return [...users.rows.map((r) => ({ owner: r.username, key: r.encryption_private_jwk })), ...own.rows.map((r) => ({ owner: r.name, key: r.private_jwk }))];
+  const users = await node.db.query<{ username: string; encryption_key_sealed: string }>('SELECT username, encryption_key_sealed FROM users');
+  const own = await node.db.query<{ name: string; private_key_sealed: string }>('SELECT name, private_key_sealed FROM hospital_keys');
+  const keys: { owner: string; key: JWK }[] = [];
+  for (const r of users.rows) keys.push({ owner: r.username, key: await node.vault.openJwk(r.encryption_key_sealed, vaultContext.userEncryptionKey(r.username)) });
+  for (const r of own.rows) keys.push({ owner: r.name, key: await node.vault.openJwk(r.private_key_sealed, vaultContext.hospitalKey(r.name)) });
+  return keys;
 }
 
 /** Which of a hospital's keys open any wrapped key stored for the document (in the blob store every hospital shares). */

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consentBody, documentBody } from '../../server/demo/fhir-bodies.js';
 import { DATA_CATEGORY_SYSTEM } from '../../profiles/index.js';
+import { writesSince } from '../support/network.js';
 import { clientAssertion, formBody, introspect, type Json } from './helpers.js';
 import { buildLeakWorld, call, type LeakWorld } from './leak-world.js';
 
@@ -28,7 +29,7 @@ describe('enforcement of scopes ∩ ledger on every interaction', () => {
     expect(res.headers.get('x-ledger-height')).toMatch(/^\d+$/);
     return res.status;
   };
-  const height = () => world.net.a.ledger.client.projection.height();
+  const writes = () => writesSince(world.net, 0);
   const newDocument = (patient: 'mara' | 'leo', category: string) => documentBody(world.ids[patient], category, '11502-2', { data: Buffer.from(`new ${category}`), contentType: 'text/plain' });
   const documentCount = async (patient: 'mara' | 'leo') => (await call(base, await world.net.a.tokenFor(patient), 'GET', 'DocumentReference?_count=0')).body!.total as number;
 
@@ -135,13 +136,13 @@ describe('enforcement of scopes ∩ ledger on every interaction', () => {
   });
 
   it('writes need the scope and the ledger: user, patient and backend tokens', async () => {
-    const before = height();
+    const before = await writes();
     const readScopes = await token('ryu', 'user/*.rs');
     expect((await call(base, readScopes, 'POST', 'DocumentReference', newDocument('mara', 'lab-results'))).status).toBe(403);
     const create = await token('ryu', 'user/DocumentReference.c');
     expect((await call(base, create, 'POST', 'DocumentReference', newDocument('leo', 'lab-results'))).status).toBe(403);
     expect((await call(base, create, 'POST', 'DocumentReference', newDocument('mara', 'imaging'))).status).toBe(403);
-    expect(height()).toBe(before);
+    expect(await writes()).toBe(before);
     const marasBefore = await documentCount('mara');
     const written = await call(base, create, 'POST', 'DocumentReference', newDocument('mara', 'lab-results'));
     expect(written.status, written.text).toBe(201);
@@ -151,7 +152,7 @@ describe('enforcement of scopes ∩ ledger on every interaction', () => {
     expect((await call(base, patient, 'POST', 'Consent', consentBody(world.ids.mara, 'Practitioner/park', ['imaging']))).status).toBe(403);
     expect((await call(base, patient, 'DELETE', `Consent/${world.consents.cLee}`)).status).toBe(403);
 
-    const afterUser = height();
+    const afterUser = await writes();
     const system = await world.systemToken('open', 'system/*.*');
     expect((await call(base, system, 'POST', 'DocumentReference', newDocument('mara', 'imaging'))).status).toBe(403);
     expect((await call(base, system, 'POST', 'Consent', consentBody(world.ids.mara, 'Practitioner/park', ['imaging']))).status).toBe(403);
@@ -160,13 +161,13 @@ describe('enforcement of scopes ∩ ledger on every interaction', () => {
     const upload = await fetch(`${base}/Binary`, { method: 'POST', headers: { authorization: `Bearer ${system}`, 'content-type': 'application/pdf' }, body: Buffer.from('%PDF') });
     expect(upload.status).toBe(403);
     expect(upload.headers.get('x-ledger-height')).toMatch(/^\d+$/);
-    expect(height()).toBe(afterUser);
+    expect(await writes()).toBe(afterUser);
     const readOnlySystem = await world.systemToken('open', 'system/*.rs');
     expect((await call(base, readOnlySystem, 'POST', 'DocumentReference', newDocument('mara', 'imaging'))).status).toBe(403);
   });
 
   it('a transaction with one denied write is refused whole, for patient, user and backend tokens', async () => {
-    const before = height();
+    const before = await writes();
     const consents = async () => (await call(base, await world.net.a.tokenFor('mara'), 'GET', 'Consent?_count=0')).body!.total as number;
     const maraConsents = await consents();
     const patient = await token('mara', 'patient/*.*');
@@ -215,7 +216,7 @@ describe('enforcement of scopes ∩ ledger on every interaction', () => {
       ],
     });
     expect(asSystem.status, asSystem.text).toBe(403);
-    expect(height()).toBe(before);
+    expect(await writes()).toBe(before);
   });
 
   it('the CapabilityStatement claims no chained parameters and no _has', async () => {

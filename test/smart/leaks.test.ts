@@ -3,6 +3,7 @@
 // scopes permit — nothing more, and nothing less.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentBody } from '../../server/demo/fhir-bodies.js';
+import { writesSince } from '../support/network.js';
 import type { Json } from './helpers.js';
 import { buildLeakWorld, call, CALLER_NAMES, CONSENT_PATIENT, DOC_SPECS, DOCS, patientIdAt, type LeakCaller, type LeakWorld, type PatientKey } from './leak-world.js';
 
@@ -241,7 +242,7 @@ describe('leak catalogue: scopes ∩ ledger on every search feature, for patient
     });
     expect(writeDenied.status).toBe(403);
     expect(writeDenied.body!.resourceType).toBe('OperationOutcome');
-    expect(node.ledger.client.projection.height()).toBe(height);
+    expect(await writesSince(world.net, height, node)).toBe(0);
   });
 
   it.each(CALLER_NAMES)('%s: Binary follows its DocumentReference', async (name) => {

@@ -65,3 +65,14 @@ export async function fhir(baseUrl: string, token: string | undefined, method: s
   }
   return { status: res.status, headers: res.headers, body: json, text };
 }
+
+/**
+ * Ledger writes from block `height` on, other than the hospitals' background audit anchors (AnchorAudit every
+ * few seconds), as `node`'s replica sees them once it has caught up with the peer: "nothing was written".
+ */
+export async function writesSince(net: TestNetwork, height: number, node: HospitalNode = net.a): Promise<number> {
+  const tip = net.peer.peer.height();
+  if (tip > 0) await node.ledger.client.projection.waitForBlock(tip - 1);
+  const { rows } = await node.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ledger_events WHERE block_number >= $1 AND event_name <> 'AuditAnchored'`, [height]);
+  return rows[0].n;
+}

@@ -1,0 +1,130 @@
+import type { Database } from '../db/database.js';
+import type { LedgerClient } from '../ledger/index.js';
+import { LedgerRejectedError } from '../ledger/errors.js';
+import type { LedgerUser } from '../ledger/identity.js';
+import { atOf, canonicalRow, LOG_ROW_COLUMNS, type LogRow } from './canonical-row.js';
+import type { Disclosures } from './disclosures.js';
+import { leafHash, merkleRoot } from './merkle.js';
+
+export const DEFAULT_ANCHOR_INTERVAL_MS = 2_000;
+const MAX_ROWS = 20_000;
+
+export interface AnchoredBatch {
+  sequence: number;
+  count: number;
+  merkleRoot: string;
+  txId: string;
+  blockNumber: number;
+}
+
+export interface AnchoringDeps {
+  db: Database;
+  ledger: LedgerClient;
+  /** the hospital's admin identity: only an admin may anchor (chaincode rule) */
+  admin: LedgerUser;
+  mspId: string;
+  disclosures: Disclosures;
+  intervalMs?: number;
+  log: (msg: string) => void;
+}
+
+/**
+ * Anchors the read-access log on the ledger in the background (issue 5, item 7): every interval, the rows not yet
+ * anchored become one batch whose Merkle root (merkle.ts over canonical-row.ts) goes on the ledger with AnchorAudit;
+ * the batch (its rows' seqs and leaf hashes, the root, the tx id and block) is recorded in audit_anchor_batches and
+ * its rows marked. Reads never wait for it: it only reads the log, and writes in one short transaction after the
+ * ledger committed. Rows are picked by `anchored_in IS NULL`, not by seq order, so a row that committed late (two
+ * server processes on one PostgreSQL) is anchored in the next batch instead of being skipped.
+ */
+export class AuditAnchoring {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<unknown>;
+  private stopped = false;
+  private exclusive: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly deps: AnchoringDeps) {}
+
+  start(): void {
+    const interval = this.deps.intervalMs ?? DEFAULT_ANCHOR_INTERVAL_MS;
+    const tick = () => {
+      this.running = this.anchorOnce()
+        .catch((err) => this.deps.log(`audit anchoring failed: ${err instanceof Error ? err.message : err}`))
+        .finally(() => {
+          this.running = undefined;
+          if (!this.stopped) this.timer = setTimeout(tick, interval).unref();
+        });
+    };
+    this.timer = setTimeout(tick, interval).unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Anchors what is pending now, in batches of up to MAX_ROWS; returns the last batch, if any. */
+  async anchorAll(): Promise<AnchoredBatch | undefined> {
+    let last: AnchoredBatch | undefined;
+    for (;;) {
+      const batch = await this.anchorOnce();
+      if (!batch) return last;
+      last = batch;
+    }
+  }
+
+  /** One batch of what is pending; one at a time in this process (a sibling process is settled by the ledger's sequence). */
+  anchorOnce(): Promise<AnchoredBatch | undefined> {
+    const next = this.exclusive.then(() => this.anchorPending());
+    this.exclusive = next.catch(() => undefined);
+    return next;
+  }
+
+
+  private async anchorPending(): Promise<AnchoredBatch | undefined> {
+    const { db, ledger, admin, disclosures } = this.deps;
+    // the sequence before the rows: a batch recorded in between makes this one conflict on the ledger, not repeat rows
+    const sequence = Number((await db.query<{ n: string }>('SELECT COALESCE(max(sequence), 0)::text AS n FROM audit_anchor_batches')).rows[0].n) + 1;
+    const { rows } = await db.query<LogRow>(`SELECT ${LOG_ROW_COLUMNS} FROM read_access_log l WHERE l.anchored_in IS NULL ORDER BY l.seq LIMIT ${MAX_ROWS}`);
+    if (rows.length === 0) return undefined;
+    const leaves = rows.map((r) => leafHash(canonicalRow(r)));
+    const root = merkleRoot(leaves).toString('hex');
+    const times = rows.map((r) => atOf(r).getTime());
+    const anchor = { sequence, merkleRoot: root, count: rows.length, fromTime: new Date(Math.min(...times)).toISOString(), toTime: new Date(Math.max(...times)).toISOString() };
+    // sealed before the anchor commits: the home hospital imports them only once their root is on the ledger
+    await disclosures.publish(sequence, rows, leaves);
+    let committed: { txId: string; blockNumber: number } | undefined;
+    try {
+      const result = await ledger.consentry.anchorAudit(admin, anchor);
+      committed = { txId: result.transactionId, blockNumber: result.blockNumber };
+    } catch (err) {
+      if (!(err instanceof LedgerRejectedError) || !/already exists/.test(err.message)) throw err;
+      // anchored before (by a sibling process, or by this one before a crash): adopt it if it is this very batch
+      committed = await this.adopt(sequence, root);
+      if (!committed) return undefined;
+    }
+    const batch: AnchoredBatch = { sequence, count: rows.length, merkleRoot: root, ...committed };
+    const seqs = rows.map((r) => r.seq);
+    await db.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO audit_anchor_batches (sequence, first_seq, last_seq, seqs, leaves, merkle_root, from_time, to_time, tx_id, block_number)
+         VALUES ($1, $2, $3, $4::bigint[], $5, $6, $7, $8, $9, $10)`,
+        [sequence, seqs[0], seqs[seqs.length - 1], seqs, leaves.map((l) => l.toString('hex')), root, anchor.fromTime, anchor.toTime, batch.txId, batch.blockNumber],
+      );
+      await tx.query('UPDATE read_access_log SET anchored_in = $1 WHERE seq = ANY ($2::bigint[]) AND anchored_in IS NULL', [sequence, seqs]);
+    });
+    return batch;
+  }
+
+  private async adopt(sequence: number, root: string): Promise<{ txId: string; blockNumber: number } | undefined> {
+    const { db, mspId, log } = this.deps;
+    const { rows } = await db.query<{ tx_id: string; block_number: string; root: string }>(
+      `SELECT tx_id, block_number::text, payload -> 'anchor' ->> 'merkleRoot' AS root FROM ledger_events
+       WHERE event_name = 'AuditAnchored' AND payload -> 'anchor' ->> 'msp' = $1 AND payload -> 'anchor' ->> 'sequence' = $2`,
+      [mspId, String(sequence)],
+    );
+    if (rows[0]?.root === root) return { txId: rows[0].tx_id, blockNumber: Number(rows[0].block_number) };
+    log(`audit anchor ${mspId}/${sequence} is already on the ledger with another root; waiting for its batch record`);
+    return undefined;
+  }
+}

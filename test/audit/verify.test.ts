@@ -1,0 +1,180 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import type { JWK } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditAnchor } from '../../chaincode/src/records.js';
+import { canonicalRow, type LogRow } from '../../server/audit/canonical-row.js';
+import { verifyAuditLog } from '../../server/audit/index.js';
+import { inclusionProof, leafHash, merkleRoot, verifyInclusion } from '../../server/audit/merkle.js';
+import { openSealed, sealFor } from '../../server/documents/index.js';
+import { LedgerRejectedError } from '../../server/ledger/errors.js';
+import { vaultContext } from '../../server/membership/key-vault.js';
+import { fhir, startTestNetwork, type TestNetwork } from '../support/network.js';
+import { consentBody, documentBody, enrollSeedPeople } from '../support/seed-scenario.js';
+
+const run = promisify(execFile);
+
+describe('Merkle tree (RFC 9162)', () => {
+  const leaves = Array.from({ length: 13 }, (_, i) => leafHash(Buffer.from(`row ${i}`)));
+
+  it('proves every leaf of trees of every size from 1 to 13, and nothing else', () => {
+    for (let n = 1; n <= leaves.length; n++) {
+      const root = merkleRoot(leaves.slice(0, n));
+      for (let i = 0; i < n; i++) {
+        const proof = inclusionProof(leaves.slice(0, n), i);
+        expect(verifyInclusion(leaves[i], i, n, proof, root)).toBe(true);
+        expect(verifyInclusion(leaves[(i + 1) % leaves.length], i, n, proof, root)).toBe(false);
+        if (proof.length) {
+          const tampered = proof.map((h) => Buffer.from(h));
+          tampered[0][0] ^= 1;
+          expect(verifyInclusion(leaves[i], i, n, tampered, root)).toBe(false);
+        }
+      }
+    }
+  });
+
+  it('no two leaf lists share a root: a duplicated last leaf changes it', () => {
+    expect(merkleRoot(leaves.slice(0, 3)).equals(merkleRoot([...leaves.slice(0, 3), leaves[2]]))).toBe(false);
+  });
+
+  it('the canonical row encoding is the fixed-order JSON array', () => {
+    const row: LogRow = { seq: '7', at_us: '1700000000123456', username: 'lee', agent: 'HospitalBMSP/Practitioner/lee', patient: 'ab', resource_type: 'Binary', resource_id: 'd1', resource_ids: null, action: 'download', purpose: 'TREAT', ledger_height: '12' };
+    expect(canonicalRow(row).toString('utf8')).toBe('["7","1700000000123456","lee","HospitalBMSP/Practitioner/lee","ab","Binary","d1",null,"download","TREAT","12"]');
+  });
+});
+
+describe('anchoring the read-access log and audit:verify', () => {
+  let net: TestNetwork;
+  let people: Awaited<ReturnType<typeof enrollSeedPeople>>;
+  let documentId: string;
+
+  const anchorOf = async (sequence: number): Promise<AuditAnchor | undefined> => {
+    try {
+      return JSON.parse(Buffer.from(await net.a.ledger.client.transactions.evaluate(net.a.ledger.embedded!.adminOf('HospitalAMSP'), 'GetAuditAnchor', ['HospitalAMSP', String(sequence)])).toString('utf8')) as AuditAnchor;
+    } catch (err) {
+      if (err instanceof LedgerRejectedError && err.kind === 'not-found') return undefined;
+      throw err;
+    }
+  };
+  const readsByRyu = async (n: number) => {
+    for (let i = 0; i < n; i++) expect((await fhir(net.a.baseUrl, people.tokens.ryu, 'GET', `DocumentReference/${documentId}`)).status).toBe(200);
+    expect((await fhir(net.a.baseUrl, people.tokens.ryu, 'GET', `DocumentReference?patient=${people.patientId}`)).status).toBe(200);
+  };
+
+  beforeAll(async () => {
+    net = await startTestNetwork();
+    people = await enrollSeedPeople(net);
+    expect((await fhir(net.a.baseUrl, people.tokens.patient, 'POST', 'Consent', consentBody(people.patientId, 'Practitioner/ryu', ['lab-results'], ['access', 'correct']))).status).toBe(201);
+    const doc = await fhir(net.a.baseUrl, people.tokens.ryu, 'POST', 'DocumentReference', documentBody(people.patientId, 'lab-results', '11502-2', { data: Buffer.from('labs'), contentType: 'text/plain' }));
+    expect(doc.status, doc.text).toBe(201);
+    documentId = doc.body!.id;
+  }, 300_000);
+  afterAll(async () => {
+    await net?.stop();
+  });
+
+  it('the background task anchors new reads within a few seconds, and the ledger holds the root', async () => {
+    await readsByRyu(3);
+    const { rows: logged } = await net.a.db.query<{ seq: string }>('SELECT seq::text FROM read_access_log');
+    const end = Date.now() + 10_000;
+    let batches: { sequence: string; seqs: string[]; merkle_root: string }[] = [];
+    while (Date.now() < end) {
+      batches = (await net.a.db.query<{ sequence: string; seqs: string[]; merkle_root: string }>('SELECT b.sequence::text AS sequence, b.seqs::text[] AS seqs, b.merkle_root FROM audit_anchor_batches b ORDER BY b.sequence')).rows;
+      if (batches.flatMap((b) => b.seqs).length >= logged.length) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(batches.flatMap((b) => b.seqs).sort()).toEqual(logged.map((r) => r.seq).sort());
+    for (const b of batches) expect((await anchorOf(Number(b.sequence)))?.merkleRoot).toBe(b.merkle_root);
+    const result = await verifyAuditLog(net.a.db, anchorOf);
+    expect(result.problems).toEqual([]);
+    expect(result.anchoredRows).toBe(logged.length);
+  });
+
+  it('detects a deleted row and an altered one, naming each', async () => {
+    await net.a.audit.anchoring.stop(); // from here on the test anchors by hand
+    await readsByRyu(4);
+    const batch = (await net.a.audit.anchoring.anchorAll())!;
+    expect(batch.count).toBeGreaterThanOrEqual(5);
+    const { rows } = await net.a.db.query<{ seq: string }>('SELECT l.seq::text AS seq FROM read_access_log l WHERE l.anchored_in = $1 ORDER BY l.seq', [batch.sequence]);
+    const [deleted, altered] = [rows[1].seq, rows[3].seq];
+    expect((await verifyAuditLog(net.a.db, anchorOf)).ok).toBe(true);
+
+    await net.a.db.query('DELETE FROM read_access_log WHERE seq = $1', [deleted]);
+    await net.a.db.query(`UPDATE read_access_log SET username = 'park' WHERE seq = $1`, [altered]);
+    const result = await verifyAuditLog(net.a.db, anchorOf);
+    expect(result.ok).toBe(false);
+    expect(result.problems.map((p) => [p.kind, p.seq])).toEqual([
+      ['deleted', deleted],
+      ['altered', altered],
+    ]);
+  });
+
+  it('detects a row slipped into an anchored batch and a batch record deleted', async () => {
+    const { rows } = await net.a.db.query<{ seq: string }>(
+      `INSERT INTO read_access_log (at, username, agent, patient, resource_type, resource_id, action, purpose, ledger_height, anchored_in)
+       SELECT at, username, agent, patient, resource_type, resource_id, action, purpose, ledger_height, anchored_in FROM read_access_log WHERE anchored_in = 1 LIMIT 1 RETURNING seq::text`,
+    );
+    const result = await verifyAuditLog(net.a.db, anchorOf);
+    expect(result.problems.filter((p) => p.kind === 'inserted').map((p) => p.seq)).toEqual([rows[0].seq]);
+
+    // the newest batch's record deleted: the ledger still names it
+    await net.a.db.query('CREATE TEMP TABLE kept AS SELECT * FROM audit_anchor_batches WHERE sequence = 2');
+    await net.a.db.query('DELETE FROM audit_anchor_batches WHERE sequence = 2');
+    const missing = await verifyAuditLog(net.a.db, anchorOf);
+    expect(missing.problems.filter((p) => p.kind === 'batch-missing').map((p) => p.sequence)).toEqual([2]);
+    await net.a.db.query('INSERT INTO audit_anchor_batches SELECT * FROM kept');
+  });
+
+  it("a read of A's patient served by B reaches her history at A only with a proof that leads to B's anchored root", async () => {
+    const p = people.pseudonym;
+    await net.b.db.query(
+      `INSERT INTO read_access_log (at, username, agent, patient, resource_type, resource_id, action, purpose, ledger_height) VALUES (now(), 'lee', 'HospitalBMSP/Practitioner/lee', $1, 'Binary', $2, 'download', 'TREAT', 1)`,
+      [p, documentId],
+    );
+    const batch = (await net.b.audit.anchoring.anchorAll()) ?? (await (async () => {
+      const { rows } = await net.b.db.query<{ sequence: string }>('SELECT max(sequence)::text AS sequence FROM audit_anchor_batches');
+      return { sequence: Number(rows[0].sequence), blockNumber: net.b.ledger.client.projection.height() - 1 };
+    })());
+    await net.a.ledger.client.projection.waitForBlock(batch.blockNumber);
+    const key = `patients/${p}/disclosures/HospitalBMSP-${batch.sequence}.jwe`;
+    const read = async () => {
+      const chunks: Buffer[] = [];
+      for await (const c of await net.a.documents.blobs.get(key)) chunks.push(c as Buffer);
+      return Buffer.concat(chunks);
+    };
+    const genuine = await read();
+    const { rows: [mara] } = await net.a.db.query<{ encryption_key_sealed: string; encryption_public_jwk: JWK }>(`SELECT encryption_key_sealed, encryption_public_jwk FROM users WHERE username = 'mara'`);
+    const sealed = JSON.parse((await openSealed(genuine.toString('utf8'), await net.a.vault.openJwk(mara.encryption_key_sealed, vaultContext.userEncryptionKey('mara')), { sub: p })).toString('utf8'));
+    expect(sealed.rows.map((r: { row: { agent: string } }) => r.row.agent)).toEqual(['HospitalBMSP/Practitioner/lee']);
+    // whoever can write the shared blob store can seal to her public key; a changed row has no proof to the root
+    sealed.rows[0].row.username = 'mallory';
+    sealed.rows[0].row.agent = 'HospitalBMSP/Practitioner/mallory';
+    await net.a.documents.blobs.put(key, Readable.from([Buffer.from(await sealFor({ id: p, publicJwk: mara.encryption_public_jwk }, Buffer.from(JSON.stringify(sealed)), { sub: p, cty: 'disclosures' }))]));
+    const history = async () => (await fhir(net.a.baseUrl, people.tokens.patient, 'GET', `AuditEvent?patient=Patient/${people.patientId}&subtype=download&_count=100`)).body!.entry.map((e: { resource: { agent: { who: { reference: string } }[]; source: { site: string } } }) => e.resource);
+    expect((await history()).filter((e: { source: { site: string } }) => e.source.site === 'HospitalBMSP')).toEqual([]);
+
+    await net.a.documents.blobs.put(key, Readable.from([genuine]));
+    const fromB = (await history()).filter((e: { source: { site: string } }) => e.source.site === 'HospitalBMSP');
+    expect(fromB.map((e: { agent: { who: { reference: string } }[] }) => e.agent[0].who.reference)).toEqual([`${net.b.baseUrl}/Practitioner/lee`]);
+  });
+
+  it('npm run audit:verify recomputes every batch against the ledger and exits non-zero, naming the deleted and the altered row', async () => {
+    const dataDir = net.dataDir;
+    const stopping = net;
+    net = undefined as unknown as TestNetwork;
+    await stopping.stop();
+    const cli = path.resolve('server/audit/verify-main.ts');
+    const failed = await run('npx', ['tsx', cli, '--hospital', 'A', '--data', dataDir], { env: { ...process.env, DATABASE_URL: '' } }).then(
+      () => ({ code: 0, stdout: '' }),
+      (err: { code: number; stdout: string }) => err,
+    );
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toMatch(/FAIL row \d+ \(batch 2, leaf 1\) was deleted/);
+    expect(failed.stdout).toMatch(/FAIL row \d+ \(batch 2, leaf 3\) was altered/);
+    expect(failed.stdout).toMatch(/claims batch 1 but is not in it/);
+    const b = await run('npx', ['tsx', cli, '--hospital', 'B', '--data', dataDir], { env: { ...process.env, DATABASE_URL: '' } });
+    expect(b.stdout).toMatch(/^OK +HospitalBMSP: /m);
+  });
+});
