@@ -5,7 +5,7 @@ import type { DocumentMeta } from '../../chaincode/src/records.js';
 import type { HospitalNode } from '../../server/node.js';
 import { KeyHolders } from '../../server/repositories/key-holders.js';
 import { fhir, type TestNetwork } from '../support/network.js';
-import { consentBody, documentBody, enrollSeedPeople } from '../support/seed-scenario.js';
+import { consentBody, enrollSeedPeople, uploadAsRyu } from '../support/seed-scenario.js';
 
 export type People = Awaited<ReturnType<typeof enrollSeedPeople>> & { tokens: { adminA: string } };
 
@@ -34,18 +34,8 @@ export async function seedWithDocuments(net: TestNetwork): Promise<{ people: Peo
   return { people, docs };
 }
 
-export async function upload(net: TestNetwork, people: People, category: string, loinc: string, bytes: Buffer, viaBinary: boolean): Promise<Uploaded> {
-  let body;
-  if (viaBinary) {
-    const res = await fetch(`${net.a.baseUrl}/Binary`, { method: 'POST', headers: { authorization: `Bearer ${people.tokens.ryu}`, 'content-type': 'application/pdf' }, body: bytes });
-    expect(res.status).toBe(201);
-    body = documentBody(people.patientId, category, loinc, { binaryId: ((await res.json()) as { id: string }).id, contentType: 'application/pdf' });
-  } else {
-    body = documentBody(people.patientId, category, loinc, { data: bytes, contentType: 'application/pdf' });
-  }
-  const res = await fhir(net.a.baseUrl, people.tokens.ryu, 'POST', 'DocumentReference', body);
-  expect(res.status, res.text).toBe(201);
-  return { id: res.body!.id, bytes };
+export function upload(net: TestNetwork, people: People, category: string, loinc: string, bytes: Buffer, viaBinary: boolean): Promise<Uploaded> {
+  return uploadAsRyu(net, people, category, loinc, bytes, viaBinary);
 }
 
 /** B's replica has every block A's has, and the other way round. */

@@ -6,7 +6,7 @@ import { NoKeyError, unwrapDataKey } from '../../server/documents/index.js';
 import { vaultContext } from '../../server/membership/key-vault.js';
 import type { HospitalNode } from '../../server/node.js';
 import { BACKENDS, fhir, startTestNetwork, type TestNetwork } from '../support/network.js';
-import { consentBody, documentBody, enrollSeedPeople } from '../support/seed-scenario.js';
+import { consentBody, enrollSeedPeople, uploadAsRyu } from '../support/seed-scenario.js';
 
 const LEE = 'HospitalBMSP/Practitioner/lee';
 
@@ -57,17 +57,8 @@ describe.each(BACKENDS)('encryption for every grantee and cross-hospital reads (
   const metaOf = async (id: string) => (await net.a.db.query<{ record: DocumentMeta }>('SELECT record FROM ledger_documents WHERE id = $1', [id])).rows[0].record;
 
   async function upload(category: string, loinc: string, bytes: Buffer, viaBinary: boolean): Promise<void> {
-    let body;
-    if (viaBinary) {
-      const res = await fetch(`${net.a.baseUrl}/Binary`, { method: 'POST', headers: { authorization: `Bearer ${people.tokens.ryu}`, 'content-type': 'application/pdf' }, body: bytes });
-      expect(res.status).toBe(201);
-      body = documentBody(people.patientId, category, loinc, { binaryId: ((await res.json()) as { id: string }).id, contentType: 'application/pdf' });
-    } else {
-      body = documentBody(people.patientId, category, loinc, { data: bytes, contentType: 'application/pdf' });
-    }
-    const res = await fhir(net.a.baseUrl, people.tokens.ryu, 'POST', 'DocumentReference', body);
-    expect(res.status, res.text).toBe(201);
-    docs[category] = { id: res.body!.id, bytes, meta: await metaOf(res.body!.id) };
+    const { id } = await uploadAsRyu(net, people, category, loinc, bytes, viaBinary);
+    docs[category] = { id, bytes, meta: await metaOf(id) };
   }
 
   beforeAll(async () => {

@@ -1,4 +1,6 @@
-import type { TestNetwork } from './network.js';
+import { expect } from 'vitest';
+import { documentBody } from '../../server/demo/fhir-bodies.js';
+import { fhir, type TestNetwork } from './network.js';
 
 export { consentBody, documentBody } from '../../server/demo/fhir-bodies.js';
 export { DATA_CATEGORY_SYSTEM as CATEGORY_SYSTEM } from '../../profiles/index.js';
@@ -19,4 +21,19 @@ export async function enrollSeedPeople(net: TestNetwork) {
       lee: await net.b.tokenFor('lee'),
     },
   };
+}
+
+/** Dr. Ryu uploads a PDF for the seed patient at A, inline or streamed as a Binary first; the id and the bytes. */
+export async function uploadAsRyu(net: TestNetwork, people: { patientId: string; tokens: { ryu: string } }, category: string, loinc: string, bytes: Buffer, viaBinary: boolean): Promise<{ id: string; bytes: Buffer }> {
+  let body;
+  if (viaBinary) {
+    const res = await fetch(`${net.a.baseUrl}/Binary`, { method: 'POST', headers: { authorization: `Bearer ${people.tokens.ryu}`, 'content-type': 'application/pdf' }, body: bytes });
+    expect(res.status).toBe(201);
+    body = documentBody(people.patientId, category, loinc, { binaryId: ((await res.json()) as { id: string }).id, contentType: 'application/pdf' });
+  } else {
+    body = documentBody(people.patientId, category, loinc, { data: bytes, contentType: 'application/pdf' });
+  }
+  const res = await fhir(net.a.baseUrl, people.tokens.ryu, 'POST', 'DocumentReference', body);
+  expect(res.status, res.text).toBe(201);
+  return { id: res.body!.id, bytes };
 }
