@@ -33,7 +33,8 @@ describe('chunked AES-256-GCM round trips', () => {
     const plain = randomBytes(size);
     const cipher = await encrypt(key, plain);
     expect(cipher.length).toBe(ciphertextSize(size));
-    expect(cipher.includes(plain.subarray(0, Math.min(size, 64)))).toBe(size === 0);
+    // no plaintext run shows through (a run shorter than 16 bytes can occur in random ciphertext by chance)
+    if (size >= 16) expect(cipher.includes(plain.subarray(0, Math.min(size, 64)))).toBe(false);
     const { data, error } = await decryptAll(key, cipher, 65_521);
     expect(error).toBeUndefined();
     expect(data.equals(plain)).toBe(true);
