@@ -19,7 +19,10 @@ export interface DevPeerOptions {
   orgs?: string[];
   /** transactions per block at most (default 100) */
   blockMaxTx?: number;
-  /** a block is cut this long after its first transaction arrived (default 2 ms) */
+  /**
+   * the longest a block waits for more transactions (default 10 ms); it waits only while at least as many
+   * transactions as it holds are still being endorsed or submitted, so a lone transaction is cut at once
+   */
   blockTimeoutMs?: number;
   /** limit on a proposal's arguments plus transient data (default 1 MiB) */
   maxArgsBytes?: number;
@@ -63,7 +66,7 @@ export async function startDevPeer(opts: DevPeerOptions): Promise<DevPeer> {
     chaincode: opts.chaincode ?? 'consentry',
     orgs: opts.orgs ?? DEFAULT_ORGS,
     blockMaxTx: opts.blockMaxTx ?? 100,
-    blockTimeoutMs: opts.blockTimeoutMs ?? 2,
+    blockTimeoutMs: opts.blockTimeoutMs ?? 10,
     blockMaxBytes: 8 * 1024 * 1024,
     maxArgsBytes: opts.maxArgsBytes ?? 1024 * 1024,
     tls: opts.tls,

@@ -100,6 +100,24 @@ describe('transactions through the gateway', () => {
   });
 });
 
+describe('block cutting', () => {
+  it('commits a lone transaction at once, without waiting out the block timeout', async () => {
+    const slow = await startTestPeer({ chaincode: 'kv', contracts: [KvContract], blockTimeoutMs: 60_000 });
+    const c = connectUser(slow.endpoint, await newUser(slow.caOf('HospitalAMSP'), 'dave'));
+    try {
+      const contract = c.gateway.getNetwork('consentry').getContract('kv');
+      const started = performance.now();
+      await contract.submitTransaction('Put', 'alone', '1');
+      await contract.submitTransaction('Put', 'alone', '2');
+      expect(performance.now() - started).toBeLessThan(10_000); // far below the 60 s block timeout
+      expect(slow.ledger.height()).toBe(3);
+    } finally {
+      c.close();
+      await slow.stop();
+    }
+  });
+});
+
 describe('commit-time validation', () => {
   it('fails one of two concurrent read-modify-write transactions in a block with MVCC_READ_CONFLICT', async () => {
     // Blocks of two: the first transaction waits in the orderer until the second, endorsed against the

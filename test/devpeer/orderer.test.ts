@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { CommittedBlock } from '../../devpeer/ledger/types.js';
 import { Orderer, OrdererUnavailableError } from '../../devpeer/orderer/orderer.js';
 
-function harness(opts: { maxTx?: number; timeoutMs?: number; maxBytes?: number; commitMs?: number; failAt?: number } = {}) {
+function harness(opts: { maxTx?: number; timeoutMs?: number; maxBytes?: number; commitMs?: number; failAt?: number; incoming?: () => number } = {}) {
   const committed: number[][] = [];
   const reported: number[] = [];
   let active = 0;
@@ -24,6 +24,7 @@ function harness(opts: { maxTx?: number; timeoutMs?: number; maxBytes?: number; 
     },
     onBlock: (block) => reported.push(block.number),
     onFailure: () => undefined,
+    incoming: opts.incoming,
   });
   return { orderer, committed, reported, maxActive: () => maxActive };
 }
@@ -49,6 +50,36 @@ describe('orderer', () => {
     expect(Math.max(...committed.map((b) => b.length))).toBeLessThanOrEqual(2);
     expect(reported).toEqual(committed.map((_, i) => i));
     expect(maxActive()).toBe(1);
+  });
+
+  it('cuts at once when no more transactions are on their way, and waits for those that are', async () => {
+    let incoming = 0;
+    const { orderer, committed } = harness({ maxTx: 100, timeoutMs: 5_000, incoming: () => incoming });
+    orderer.enqueue(tx(1));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(committed).toEqual([[1]]);
+
+    // Others are being endorsed: the block waits while it holds no more than are still coming.
+    incoming = 2;
+    orderer.enqueue(tx(2));
+    orderer.enqueue(tx(3));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(committed).toEqual([[1]]);
+    incoming = 0;
+    orderer.enqueue(tx(4));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(committed).toEqual([[1], [2, 3, 4]]);
+
+    // One of those awaited fails to arrive: the block is cut when the orderer hears so, not at the timeout.
+    incoming = 1;
+    orderer.enqueue(tx(5));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(committed).toEqual([[1], [2, 3, 4]]);
+    incoming = 0;
+    orderer.reconsider();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(committed).toEqual([[1], [2, 3, 4], [5]]);
+    await orderer.stop();
   });
 
   it('refuses new transactions after stop and after a failed commit', async () => {
