@@ -300,32 +300,20 @@ describe('FHIR R4 conformance, driven by fhir-kit-client', () => {
       expect(entries[4].resource!.type).toBe('searchset');
     });
 
+    const imagingGrants = (...actors: string[]) => ({
+      resourceType: 'Bundle' as const,
+      type: 'transaction' as const,
+      entry: actors.map((actor) => ({ resource: consentBody(people.patientId, actor, ['imaging']), request: { method: 'POST' as const, url: 'Consent' } })),
+    });
+
     it('a transaction is all or nothing: one refused entry leaves the ledger unchanged', async () => {
       const ok = await patient.ok((c) =>
-        c.transaction({
-          body: {
-            resourceType: 'Bundle',
-            type: 'transaction',
-            entry: [
-              { resource: consentBody(people.patientId, 'Practitioner/park', ['imaging']), request: { method: 'POST', url: 'Consent' } },
-              { resource: consentBody(people.patientId, 'Practitioner/ryu', ['imaging']), request: { method: 'POST', url: 'Consent' } },
-            ],
-          },
-        }),
+        c.transaction({ body: imagingGrants('Practitioner/park', 'Practitioner/ryu') }),
       );
       expect((ok.resource!.entry as { response: { status: string } }[]).map((e) => e.response.status)).toEqual(['201', '201']);
       const height = net.peer.peer.height();
       const refused = await patient.fails((c) =>
-        c.transaction({
-          body: {
-            resourceType: 'Bundle',
-            type: 'transaction',
-            entry: [
-              { resource: consentBody(people.patientId, 'Practitioner/park', ['imaging']), request: { method: 'POST', url: 'Consent' } },
-              { resource: consentBody(people.patientId, 'Practitioner/does-not-exist', ['imaging']), request: { method: 'POST', url: 'Consent' } },
-            ],
-          },
-        }),
+        c.transaction({ body: imagingGrants('Practitioner/park', 'Practitioner/does-not-exist') }),
       );
       expect(refused.status).toBe(422);
       expect(await writesSince(net, height)).toBe(0);

@@ -4,7 +4,7 @@ import { common } from '@hyperledger/fabric-protos';
 import type { Database } from '../db/database.js';
 import { parseBlock, type ParsedBlock } from './blocks.js';
 import { LedgerUnavailableError } from './errors.js';
-import { applyTransactionEvent } from './projection-apply.js';
+import { applyBlockEvents } from './projection-apply.js';
 
 const VALID = 0;
 
@@ -131,10 +131,8 @@ export class LedgerProjection {
       const next = Number(rows[0].next_block);
       if (next > parsed.number) return next;
       if (next < parsed.number) throw new Error(`projection checkpoint is at block ${next} but block ${parsed.number} arrived`);
-      for (const t of parsed.transactions) {
-        if (t.validationCode !== VALID || !t.event || t.event.chaincodeId !== this.opts.chaincode) continue;
-        await applyTransactionEvent(tx, parsed.number, t);
-      }
+      const committed = parsed.transactions.filter((t) => t.validationCode === VALID && t.event?.chaincodeId === this.opts.chaincode);
+      await applyBlockEvents(tx, parsed.number, committed);
       await tx.query(
         `INSERT INTO ledger_checkpoint (channel, next_block, last_tx_id, updated_at) VALUES ($1, $2, $3, now())
          ON CONFLICT (channel) DO UPDATE SET next_block = EXCLUDED.next_block, last_tx_id = EXCLUDED.last_tx_id, updated_at = now()`,

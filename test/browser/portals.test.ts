@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedDemo } from '../../server/demo/seed.js';
 import type { HospitalNode } from '../../server/node.js';
-import { startTestNetwork, type TestNetwork } from '../support/network.js';
+import type { TestNetwork } from '../support/network.js';
+import { startDemoNetwork } from '../support/seed-scenario.js';
 import { launchChromium, requireChromium } from './chromium.js';
 
 // at collection, so a machine without Chromium fails this file rather than reporting its tests as skipped
@@ -27,10 +27,7 @@ describe('patient, caregiver and admin portals in Chromium', () => {
 
   beforeAll(async () => {
     browser = await launchChromium();
-    net = await startTestNetwork();
-    await seedDemo(net.a, net.b, () => undefined);
-    const user = await net.a.users.find('mara');
-    mara = { patientId: user!.fhir_user.replace('Patient/', ''), pseudonym: user!.pseudonym! };
+    ({ net, mara } = await startDemoNetwork());
     fs.mkdirSync(SHOTS, { recursive: true });
   }, 400_000);
   afterAll(async () => {

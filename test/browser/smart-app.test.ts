@@ -1,9 +1,9 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATA_CATEGORY_SYSTEM } from '../../profiles/index.js';
-import { seedDemo } from '../../server/demo/seed.js';
 import { register, type Json } from '../smart/helpers.js';
-import { startTestNetwork, type TestNetwork } from '../support/network.js';
+import type { TestNetwork } from '../support/network.js';
+import { startDemoNetwork } from '../support/seed-scenario.js';
 import { startAppServer, type AppServer } from './app-server.js';
 import { launchChromium, requireChromium, screenshots } from './chromium.js';
 
@@ -28,10 +28,7 @@ describe('a fhirclient SMART app in Chromium: standalone patient launch and EHR 
 
   beforeAll(async () => {
     browser = await launchChromium();
-    net = await startTestNetwork();
-    await seedDemo(net.a, net.b, () => undefined);
-    const user = await net.a.users.find('mara');
-    mara = { patientId: user!.fhir_user.replace('Patient/', ''), pseudonym: user!.pseudonym! };
+    ({ net, mara } = await startDemoNetwork());
     appServer = await startAppServer();
     app = await register(net.a, {
       client_name: 'Oncology record viewer',

@@ -1,9 +1,18 @@
 import { expect } from 'vitest';
 import { documentBody } from '../../server/demo/fhir-bodies.js';
-import { fhir, type TestNetwork } from './network.js';
+import { seedDemo } from '../../server/demo/seed.js';
+import { fhir, startTestNetwork, type TestNetwork } from './network.js';
 
 export { consentBody, documentBody } from '../../server/demo/fhir-bodies.js';
 export { DATA_CATEGORY_SYSTEM as CATEGORY_SYSTEM } from '../../profiles/index.js';
+
+/** A test network seeded as `npm start` seeds it (server/demo/seed.ts), and Mara, the oncology patient of DESIGN §7. */
+export async function startDemoNetwork(): Promise<{ net: TestNetwork; mara: { patientId: string; pseudonym: string } }> {
+  const net = await startTestNetwork();
+  await seedDemo(net.a, net.b, () => undefined);
+  const user = await net.a.users.find('mara');
+  return { net, mara: { patientId: user!.fhir_user.replace('Patient/', ''), pseudonym: user!.pseudonym! } };
+}
 
 /** The people of DESIGN §7 on a test network: the patient at A, Dr. Ryu at A, Dr. Lee at B, an unrelated doctor at A. */
 export async function enrollSeedPeople(net: TestNetwork) {

@@ -1,7 +1,7 @@
 /* global document, fetch */
 // The admin portal: the users of my hospital, enrollment (with the NPI check and the directory's answer), revoking
 // a user's identity, registering SMART apps, and the ledger's status.
-import { boot, clearErrors, config, el, fhir, FhirFailure, field, fieldError, fmtDate, frame, ledgerHeight, parseDay, probeOperation, say, searchAll } from './common.js';
+import { boot, clearErrors, config, el, fhir, FhirFailure, field, fieldError, fmtDate, frame, ledgerHeight, parseDay, probeOperation, say, searchAll, submitForm } from './common.js';
 
 const TITLE = 'Admin portal';
 const NPI_SYSTEM = 'http://hl7.org/fhir/sid/us-npi';
@@ -139,16 +139,14 @@ function enrollForm(slot, available, reload) {
         ? [{ name: 'birthDate', valueString: v('birthDate') }, { name: 'postalCode', valueString: v('postalCode') }]
         : [{ name: 'npi', valueString: v('npi') }, { name: 'emergency', valueBoolean: form.elements.emergency.checked }]),
     ];
-    try {
-      const created = await fhir(`${kind.value === 'patient' ? 'Patient' : 'Practitioner'}/$enroll`, { method: 'POST', body: { resourceType: 'Parameters', parameter } });
-      form.reset();
-      say(status, `Enrolled ${nameOf(created)} as ${created.resourceType}/${created.id}${kind.value === 'practitioner' ? ' — the NPI is in the practitioner directory' : ''}.`);
-      await reload();
-    } catch (err) {
+    const practitioner = kind.value === 'practitioner';
+    await submitForm(form, status, {
+      send: () => fhir(`${practitioner ? 'Practitioner' : 'Patient'}/$enroll`, { method: 'POST', body: { resourceType: 'Parameters', parameter } }),
+      done: (created) => `Enrolled ${nameOf(created)} as ${created.resourceType}/${created.id}${practitioner ? ' — the NPI is in the practitioner directory' : ''}.`,
+      reload,
       // the directory's answer (e.g. "NPI not listed") comes back as the OperationOutcome
-      if (err instanceof FhirFailure && /npi/i.test(err.message)) fieldError(form, 'npi', err.message);
-      say(status, err.message, 'error');
-    }
+      failed: (err) => err instanceof FhirFailure && /npi/i.test(err.message) && fieldError(form, 'npi', err.message),
+    });
   });
   slot.replaceChildren(form);
 }

@@ -1,7 +1,7 @@
 /* global document */
 // The caregiver portal: the patients who shared with me and what, their documents, uploads where I may write,
 // break-glass when my identity allows it, and the way into the oncology EHR to launch apps.
-import { boot, documentTitle, DOCUMENT_TYPES, categoryName, categoryOf, checkboxes, clearErrors, config, el, fhir, field, fieldError, fileAsBase64, fmtDate, fmtDay, frame, hospitalOfUrl, openBinary, probeOperation, say, searchAll } from './common.js';
+import { boot, documentTitle, DOCUMENT_TYPES, categoryName, categoryOf, checkboxes, clearErrors, config, el, fhir, field, fieldError, fileAsBase64, fmtDate, fmtDay, frame, hospitalOfUrl, openBinary, probeOperation, say, searchAll, submitForm } from './common.js';
 
 const TITLE = 'Caregiver portal';
 const RIGHTS = { access: 'read', correct: 'write', disclose: 'share' };
@@ -174,14 +174,11 @@ async function breakGlass(slot, reload) {
     if (!/^[-A-Za-z0-9.]{1,64}$/.test(patient)) fieldError(form, 'patient', 'Enter the patient’s id.');
     if (!reason) fieldError(form, 'reason', 'Say why you need emergency access.');
     if (!/^[-A-Za-z0-9.]{1,64}$/.test(patient) || !reason) return;
-    try {
-      await fhir(`Patient/${patient}/$break-glass`, { method: 'POST', body: { resourceType: 'Parameters', parameter: [{ name: 'reason', valueString: reason }] } });
-      form.reset();
-      say(status, 'Emergency access granted for 4 hours; the patient will see it.');
-      await reload();
-    } catch (err) {
-      say(status, err.message, 'error');
-    }
+    await submitForm(form, status, {
+      send: () => fhir(`Patient/${patient}/$break-glass`, { method: 'POST', body: { resourceType: 'Parameters', parameter: [{ name: 'reason', valueString: reason }] } }),
+      done: 'Emergency access granted for 4 hours; the patient will see it.',
+      reload,
+    });
   });
   slot.replaceChildren(form);
 }

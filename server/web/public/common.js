@@ -193,6 +193,23 @@ export function say(node, message, kind = 'ok') {
   node.textContent = message;
 }
 
+/**
+ * A form's submission: `send()` does the request and returns what `done` turns into the success message; on
+ * success the form is reset and the page's data reloaded; a failure is said in the status line (and handed to
+ * `failed`, e.g. to mark a field).
+ */
+export async function submitForm(form, status, { send, done, reload, failed }) {
+  try {
+    const result = await send();
+    form.reset();
+    say(status, typeof done === 'function' ? done(result) : done);
+    await reload();
+  } catch (err) {
+    failed?.(err);
+    say(status, err.message, 'error');
+  }
+}
+
 /** Field errors shown next to the field (`<p id="<field>-error">`), tied to it with aria-describedby. */
 export function fieldError(form, name, message) {
   const field = form.querySelector(`#${form.id}-${name}`);

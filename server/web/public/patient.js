@@ -1,7 +1,7 @@
 /* global document */
 // The patient portal: my documents, a private note, my permissions (add, edit, revoke), my history, the apps
 // I authorized, erasure. Only the public FHIR API, with the token of this portal's SMART authorization.
-import { boot, documentTitle, frame, utf8Base64, categoryName, categoryOf, checkboxes, checked, clearErrors, config, el, fhir, field, fieldError, fmtDate, fmtDay, hasOperation, hospitalOfUrl, openBinary, parseDay, say, searchAll } from './common.js';
+import { boot, documentTitle, frame, utf8Base64, categoryName, categoryOf, checkboxes, checked, clearErrors, config, el, fhir, field, fieldError, fmtDate, fmtDay, hasOperation, hospitalOfUrl, openBinary, parseDay, say, searchAll, submitForm } from './common.js';
 
 const TITLE = 'Patient portal';
 const ACTIONS = { access: 'read', correct: 'write', disclose: 'share' };
@@ -129,24 +129,19 @@ function noteForm(slot, patientId, refresh) {
     clearErrors(form);
     const text = form.elements.text.value;
     if (!text.trim()) return fieldError(form, 'text', 'The note is empty.');
-    try {
-      await fhir('DocumentReference', {
-        method: 'POST',
-        body: {
-          resourceType: 'DocumentReference',
-          status: 'current',
-          type: { coding: [{ system: 'http://loinc.org', code: '51855-5' }] },
-          category: [{ coding: [{ system: config.categorySystem, code: 'patient-private' }] }],
-          subject: { reference: `Patient/${patientId}` },
-          content: [{ attachment: { contentType: 'text/plain; charset=utf-8', data: utf8Base64(text) } }],
-        },
-      });
-      form.reset();
-      say(status, 'Your note is saved; its record is on the ledger.');
-      await refresh();
-    } catch (err) {
-      say(status, err.message, 'error');
-    }
+    const body = {
+      resourceType: 'DocumentReference',
+      status: 'current',
+      type: { coding: [{ system: 'http://loinc.org', code: '51855-5' }] },
+      category: [{ coding: [{ system: config.categorySystem, code: 'patient-private' }] }],
+      subject: { reference: `Patient/${patientId}` },
+      content: [{ attachment: { contentType: 'text/plain; charset=utf-8', data: utf8Base64(text) } }],
+    };
+    await submitForm(form, status, {
+      send: () => fhir('DocumentReference', { method: 'POST', body }),
+      done: 'Your note is saved; its record is on the ledger.',
+      reload: refresh,
+    });
   });
   slot.replaceChildren(form);
 }
