@@ -8,6 +8,19 @@ import { leafHash, merkleRoot } from './merkle.js';
 
 export const DEFAULT_ANCHOR_INTERVAL_MS = 2_000;
 const MAX_ROWS = 20_000;
+/** rows read and hashed per turn of the event loop */
+const CHUNK_ROWS = 500;
+
+/**
+ * The highest seq of the log such that no row at or below it can still commit: the SHARE lock waits for every
+ * transaction inserting into the log to end, and holds new ones off for the instant it takes to read max(seq).
+ */
+async function logHorizon(db: Database): Promise<string> {
+  return db.transaction(async (tx) => {
+    await tx.query('LOCK TABLE read_access_log IN SHARE MODE');
+    return (await tx.query<{ h: string }>('SELECT COALESCE(max(seq), 0)::text AS h FROM read_access_log')).rows[0].h;
+  });
+}
 
 export interface AnchoredBatch {
   sequence: number;
@@ -29,12 +42,14 @@ export interface AnchoringDeps {
 }
 
 /**
- * Anchors the read-access log on the ledger in the background (issue 5, item 7): every interval, the rows not yet
- * anchored become one batch whose Merkle root (merkle.ts over canonical-row.ts) goes on the ledger with AnchorAudit;
- * the batch (its rows' seqs and leaf hashes, the root, the tx id and block) is recorded in audit_anchor_batches and
- * its rows marked. Reads never wait for it: it only reads the log, and writes in one short transaction after the
- * ledger committed. Rows are picked by `anchored_in IS NULL`, not by seq order, so a row that committed late (two
- * server processes on one PostgreSQL) is anchored in the next batch instead of being skipped.
+ * Anchors the read-access log on the ledger in the background (issue 5, item 7): every interval, the rows logged
+ * since the last batch become one batch whose Merkle root (merkle.ts over canonical-row.ts) goes on the ledger with
+ * AnchorAudit; the batch (its rows' seqs and leaf hashes, the root, the tx id and block) is recorded in
+ * audit_anchor_batches. Batches cover consecutive ranges of seq: batch n holds every row with seq above batch n-1's
+ * last_seq up to its own. A row that commits late (two server processes on one PostgreSQL) would fall into a range
+ * already anchored, so a batch ends at a horizon read under a SHARE lock on the log, which waits until every insert
+ * in flight has committed: no row at or below the horizon can appear afterwards. Reads never wait for anchoring
+ * beyond that lock; rows are read and hashed in chunks, yielding to the event loop in between.
  */
 export class AuditAnchoring {
   private timer?: NodeJS.Timeout;
@@ -84,13 +99,31 @@ export class AuditAnchoring {
   private async anchorPending(): Promise<AnchoredBatch | undefined> {
     const { db, ledger, admin, disclosures } = this.deps;
     // the sequence before the rows: a batch recorded in between makes this one conflict on the ledger, not repeat rows
-    const sequence = Number((await db.query<{ n: string }>('SELECT COALESCE(max(sequence), 0)::text AS n FROM audit_anchor_batches')).rows[0].n) + 1;
-    const { rows } = await db.query<LogRow>(`SELECT ${LOG_ROW_COLUMNS} FROM read_access_log l WHERE l.anchored_in IS NULL ORDER BY l.seq LIMIT ${MAX_ROWS}`);
+    const last = (await db.query<{ sequence: string; last_seq: string }>('SELECT COALESCE(max(sequence), 0)::text AS sequence, COALESCE(max(last_seq), 0)::text AS last_seq FROM audit_anchor_batches')).rows[0];
+    const sequence = Number(last.sequence) + 1;
+    const horizon = await logHorizon(db);
+    const rows: LogRow[] = [];
+    const leaves: Buffer[] = [];
+    for (let after = last.last_seq; rows.length < MAX_ROWS; ) {
+      const { rows: chunk } = await db.query<LogRow>(`SELECT ${LOG_ROW_COLUMNS} FROM read_access_log l WHERE l.seq > $1 AND l.seq <= $2 ORDER BY l.seq LIMIT ${Math.min(CHUNK_ROWS, MAX_ROWS - rows.length)}`, [after, horizon]);
+      for (const r of chunk) {
+        rows.push(r);
+        leaves.push(leafHash(canonicalRow(r)));
+      }
+      if (chunk.length < CHUNK_ROWS) break;
+      after = chunk[chunk.length - 1].seq;
+      await new Promise((r) => setImmediate(r)); // let requests through between chunks
+    }
     if (rows.length === 0) return undefined;
-    const leaves = rows.map((r) => leafHash(canonicalRow(r)));
     const root = merkleRoot(leaves).toString('hex');
-    const times = rows.map((r) => atOf(r).getTime());
-    const anchor = { sequence, merkleRoot: root, count: rows.length, fromTime: new Date(Math.min(...times)).toISOString(), toTime: new Date(Math.max(...times)).toISOString() };
+    let from = Infinity;
+    let to = -Infinity;
+    for (const r of rows) {
+      const t = atOf(r).getTime();
+      from = Math.min(from, t);
+      to = Math.max(to, t);
+    }
+    const anchor = { sequence, merkleRoot: root, count: rows.length, fromTime: new Date(from).toISOString(), toTime: new Date(to).toISOString() };
     // sealed before the anchor commits: the home hospital imports them only once their root is on the ledger
     await disclosures.publish(sequence, rows, leaves);
     let committed: { txId: string; blockNumber: number } | undefined;
@@ -105,14 +138,11 @@ export class AuditAnchoring {
     }
     const batch: AnchoredBatch = { sequence, count: rows.length, merkleRoot: root, ...committed };
     const seqs = rows.map((r) => r.seq);
-    await db.transaction(async (tx) => {
-      await tx.query(
-        `INSERT INTO audit_anchor_batches (sequence, first_seq, last_seq, seqs, leaves, merkle_root, from_time, to_time, tx_id, block_number)
-         VALUES ($1, $2, $3, $4::bigint[], $5, $6, $7, $8, $9, $10)`,
-        [sequence, seqs[0], seqs[seqs.length - 1], seqs, leaves.map((l) => l.toString('hex')), root, anchor.fromTime, anchor.toTime, batch.txId, batch.blockNumber],
-      );
-      await tx.query('UPDATE read_access_log SET anchored_in = $1 WHERE seq = ANY ($2::bigint[]) AND anchored_in IS NULL', [sequence, seqs]);
-    });
+    await db.query(
+      `INSERT INTO audit_anchor_batches (sequence, first_seq, last_seq, seqs, leaves, merkle_root, from_time, to_time, tx_id, block_number)
+       VALUES ($1, $2, $3, $4::bigint[], $5, $6, $7, $8, $9, $10)`,
+      [sequence, seqs[0], seqs[seqs.length - 1], seqs, leaves.map((l) => l.toString('hex')), root, anchor.fromTime, anchor.toTime, batch.txId, batch.blockNumber],
+    );
     return batch;
   }
 

@@ -15,7 +15,7 @@ export interface AuditVerification {
   batches: number;
   /** rows proven to be in an anchored root */
   anchoredRows: number;
-  /** rows not yet anchored (newer than the last batch, or committed late) */
+  /** rows not yet anchored (newer than the last batch) */
   pendingRows: number;
   problems: AuditProblem[];
 }
@@ -25,6 +25,8 @@ export type AnchorSource = (sequence: number) => Promise<AuditAnchor | undefined
 
 interface BatchRow {
   sequence: string;
+  first_seq: string;
+  last_seq: string;
   seqs: string[];
   leaves: string[];
   merkle_root: string;
@@ -34,16 +36,21 @@ interface BatchRow {
  * Recomputes every anchored batch of the read-access log from the rows in the table and compares it with the root
  * on the ledger. A batch whose stored leaf hashes still give the ledger's root names exactly which of its rows was
  * deleted (missing leaf) or altered (hash differs); one whose record was tampered with too is still judged by its
- * rows' root. Rows that claim a batch they are not in are reported as inserted, anchors on the ledger that have no
+ * rows' root. Rows in a batch's seq range that it does not list are reported as inserted, anchors on the ledger that have no
  * batch record as a deleted batch.
  */
 export async function verifyAuditLog(db: Queryable, anchorOf: AnchorSource): Promise<AuditVerification> {
   const problems: AuditProblem[] = [];
-  const { rows: batches } = await db.query<BatchRow>('SELECT b.sequence::text AS sequence, b.seqs::text[] AS seqs, b.leaves, b.merkle_root FROM audit_anchor_batches b ORDER BY b.sequence');
+  const { rows: batches } = await db.query<BatchRow>('SELECT b.sequence::text AS sequence, b.first_seq::text AS first_seq, b.last_seq::text AS last_seq, b.seqs::text[] AS seqs, b.leaves, b.merkle_root FROM audit_anchor_batches b ORDER BY b.sequence');
   let anchoredRows = 0;
   let expected = 1;
+  let previous: BatchRow | undefined;
   for (const batch of batches) {
     const sequence = Number(batch.sequence);
+    // the seq range the batch covers: from the previous batch's last row on (or, when that batch's record is
+    // missing, from its own first row; the first batch, from the beginning)
+    const rangeAfter = sequence === 1 ? null : previous && Number(previous.sequence) === sequence - 1 ? previous.last_seq : String(BigInt(batch.first_seq) - 1n);
+    previous = batch;
     for (; expected < sequence; expected++) problems.push({ kind: 'batch-missing', sequence: expected, message: `batch ${expected}: its record was deleted from audit_anchor_batches` });
     expected = sequence + 1;
     const anchor = await anchorOf(sequence);
@@ -77,15 +84,15 @@ export async function verifyAuditLog(db: Queryable, anchorOf: AnchorSource): Pro
       problems.push({ kind: 'altered', sequence, message: `batch ${sequence}: its rows no longer give the ledger's root (rows deleted or altered)` });
     }
     if (intact) anchoredRows += batch.seqs.length;
-    const { rows: claimed } = await db.query<{ seq: string }>('SELECT seq::text FROM read_access_log WHERE anchored_in = $1 AND NOT (seq = ANY ($2::bigint[]))', [sequence, batch.seqs]);
-    for (const { seq } of claimed) problems.push({ kind: 'inserted', sequence, seq, message: `row ${seq} claims batch ${sequence} but is not in it` });
+    const { rows: slipped } = await db.query<{ seq: string }>(
+      'SELECT seq::text FROM read_access_log WHERE ($1::bigint IS NULL OR seq > $1) AND seq <= $2 AND NOT (seq = ANY ($3::bigint[])) ORDER BY seq',
+      [rangeAfter, batch.last_seq, batch.seqs],
+    );
+    for (const { seq } of slipped) problems.push({ kind: 'inserted', sequence, seq, message: `row ${seq} lies in the range of batch ${sequence} but is not in it` });
   }
   // the ledger knows more batches than the table: the newest records were deleted
   for (let next = expected; await anchorOf(next); next++) problems.push({ kind: 'batch-missing', sequence: next, message: `batch ${next} is on the ledger but its record was deleted` });
-  const { rows: orphans } = await db.query<{ seq: string; anchored_in: string }>(
-    'SELECT l.seq::text, l.anchored_in::text FROM read_access_log l WHERE l.anchored_in IS NOT NULL AND NOT EXISTS (SELECT 1 FROM audit_anchor_batches b WHERE b.sequence = l.anchored_in)',
-  );
-  for (const o of orphans) problems.push({ kind: 'inserted', seq: o.seq, message: `row ${o.seq} claims batch ${o.anchored_in}, which has no record` });
-  const pendingRows = Number((await db.query<{ n: string }>('SELECT count(*)::text AS n FROM read_access_log WHERE anchored_in IS NULL')).rows[0].n);
+  const lastSeq = batches.length > 0 ? batches[batches.length - 1].last_seq : '0';
+  const pendingRows = Number((await db.query<{ n: string }>('SELECT count(*)::text AS n FROM read_access_log WHERE seq > $1', [lastSeq])).rows[0].n);
   return { ok: problems.length === 0, batches: batches.length, anchoredRows, pendingRows, problems };
 }

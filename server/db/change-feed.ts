@@ -21,8 +21,8 @@ export class LocalChangeFeed implements ChangeFeed {
 }
 
 // Tables only ever appended to and never read by a cached query: writing them invalidates nothing.
-const APPEND_ONLY = /^\s*INSERT\s+INTO\s+read_access_log\b/i;
-const READ_ONLY = /^\s*(SELECT|SHOW|EXPLAIN|VALUES)\b/i;
+const APPEND_ONLY = /^\s*INSERT\s+INTO\s+(read_access_log|audit_anchor_batches)\b/i;
+const READ_ONLY = /^\s*(SELECT|SHOW|EXPLAIN|VALUES|LOCK)\b/i;
 
 /** Does this statement possibly change rows a cached read depends on? (A WITH … may hide a write: assume so.) */
 export function changesData(sql: string): boolean {

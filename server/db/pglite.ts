@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { changesData, LocalChangeFeed } from './change-feed.js';
 import type { Database, Queryable } from './database.js';
+import { PgliteStatements } from './pglite-statements.js';
 import { QueryCache } from './query-cache.js';
 
 /**
@@ -12,7 +13,8 @@ export async function openPglite(dataDir?: string): Promise<Database> {
   if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
   const pg = await PGlite.create(dataDir);
   const changes = new LocalChangeFeed();
-  const wrap = (q: Pick<PGlite, 'query' | 'exec'>, onWrite: () => void): Queryable => ({
+  const statements = new PgliteStatements(pg);
+  const wrap = (q: Pick<PGlite, 'exec'>, inTransaction: boolean, onWrite: () => void): Queryable => ({
     exec: async (sql: string) => {
       try {
         await q.exec(sql);
@@ -20,10 +22,10 @@ export async function openPglite(dataDir?: string): Promise<Database> {
         onWrite();
       }
     },
-    query: async <Row>(sql: string, params?: unknown[]) => {
-      if (!changesData(sql)) return { rows: (await q.query<Row>(sql, params as unknown[])).rows };
+    query: async <Row>(sql: string, params: unknown[] = []) => {
+      if (!changesData(sql)) return { rows: await statements.query<Row>(sql, params, inTransaction) };
       try {
-        return { rows: (await q.query<Row>(sql, params as unknown[])).rows };
+        return { rows: await statements.query<Row>(sql, params, inTransaction) };
       } finally {
         onWrite();
       }
@@ -33,11 +35,11 @@ export async function openPglite(dataDir?: string): Promise<Database> {
     kind: 'pglite',
     changes,
     cache: new QueryCache(changes),
-    ...wrap(pg, () => changes.bump()),
+    ...wrap(pg, false, () => changes.bump()),
     async transaction(fn) {
       let wrote = false;
       try {
-        return await pg.transaction((tx) => fn(wrap(tx, () => (wrote = true))));
+        return await pg.transaction((tx) => fn(wrap(tx, true, () => (wrote = true))));
       } finally {
         if (wrote) changes.bump(); // after commit or rollback: a read between the two may have seen either
       }

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/database.js';
+import type { Database } from '../db/database.js';
 import type { RequestContext } from '../fhir/context.js';
 
 type ReadAction = 'read' | 'vread' | 'search' | 'download';
@@ -31,14 +31,21 @@ interface Row {
 }
 
 // resource_ids travel as JSON text (unnest cannot take an array of arrays of different lengths)
-// a read by a practitioner who holds a break-glass permission for the patient is logged with purpose ETREAT
 const INSERT = `INSERT INTO read_access_log (at, username, agent, patient, resource_type, resource_id, resource_ids, action, purpose, ledger_height)
   SELECT at, username, agent, patient, resource_type, resource_id,
-    CASE WHEN ids IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(ids::jsonb)) END, action,
-    CASE WHEN EXISTS (SELECT 1 FROM ledger_permissions p WHERE p.patient = x.patient AND p.grantee_kind = 'practitioner' AND p.grantee_id = x.agent
-      AND p.emergency AND p.status = 'active' AND p.valid_from <= x.at AND x.at < p.valid_to) THEN 'ETREAT' ELSE purpose END, ledger_height
+    CASE WHEN ids IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(ids::jsonb)) END, action, purpose, ledger_height
   FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])
     AS x(at, username, agent, patient, resource_type, resource_id, ids, action, purpose, ledger_height)`;
+
+// a read by a practitioner who holds a break-glass permission for the patient at that instant is logged with purpose ETREAT
+const EMERGENCY_PERMISSIONS = `SELECT patient, valid_from, valid_to FROM ledger_permissions
+  WHERE grantee_kind = 'practitioner' AND grantee_id = $1 AND emergency AND status = 'active'`;
+
+interface EmergencyWindow {
+  patient: string;
+  from: number;
+  to: number;
+}
 
 /**
  * The hospital's read-access log (accounting of disclosures), written with group commit: reads that arrive
@@ -49,7 +56,7 @@ class ReadLog {
   private queue: { rows: Row[]; done: (err?: unknown) => void }[] = [];
   private writing = false;
 
-  constructor(private readonly db: Queryable) {}
+  constructor(private readonly db: Database) {}
 
   record(rows: Row[]): Promise<void> {
     if (rows.length === 0) return Promise.resolve();
@@ -67,6 +74,12 @@ class ReadLog {
       const batch = this.queue;
       this.queue = [];
       const rows = batch.flatMap((b) => b.rows);
+      try {
+        await this.markEmergencyReads(rows);
+      } catch (err) {
+        for (const b of batch) b.done(err);
+        continue;
+      }
       const column = <K extends keyof Row>(k: K) => rows.map((r) => r[k]);
       try {
         await this.db.query(INSERT, [
@@ -89,11 +102,29 @@ class ReadLog {
     }
     this.writing = false;
   }
+
+  /** ETREAT for rows read under a break-glass permission (few practitioners hold one; cached until the ledger replica changes). */
+  private async markEmergencyReads(rows: Row[]): Promise<void> {
+    const windows = new Map<string, EmergencyWindow[]>();
+    for (const agent of new Set(rows.map((r) => r.agent))) windows.set(agent, await this.emergencyWindows(agent));
+    for (const r of rows) {
+      const at = r.at.getTime();
+      if (windows.get(r.agent)!.some((w) => w.patient === r.patient && w.from <= at && at < w.to)) r.purpose = 'ETREAT';
+    }
+  }
+
+  private emergencyWindows(agent: string): Promise<EmergencyWindow[]> {
+    return this.db.cache.get(`read-log emergency ${agent}`, async () => {
+      const { rows } = await this.db.query<{ patient: string; valid_from: Date | string; valid_to: Date | string }>(EMERGENCY_PERMISSIONS, [agent]);
+      const value = rows.map((p) => ({ patient: p.patient, from: new Date(p.valid_from).getTime(), to: new Date(p.valid_to).getTime() }));
+      return { value, validUntilMs: Infinity }; // windows are compared with each row's instant; a new or changed permission moves the epoch
+    });
+  }
 }
 
-const logs = new WeakMap<Queryable, ReadLog>();
+const logs = new WeakMap<Database, ReadLog>();
 
-function logOf(db: Queryable): ReadLog {
+function logOf(db: Database): ReadLog {
   let log = logs.get(db);
   if (!log) logs.set(db, (log = new ReadLog(db)));
   return log;
@@ -115,17 +146,17 @@ function row(ctx: RequestContext, patient: string, resourceType: string, action:
 }
 
 /** Logs reads of a patient's data served to `ctx`'s caller; resolves once they are durable. */
-export function logReads(db: Queryable, ctx: RequestContext, entries: ReadEntry[]): Promise<void> {
+export function logReads(db: Database, ctx: RequestContext, entries: ReadEntry[]): Promise<void> {
   return logOf(db).record(entries.map((e) => row(ctx, e.patient, e.resourceType, e.action, { resourceId: e.resourceId })));
 }
 
 /** Logs what a search served: one entry per patient, naming every resource of theirs on the page. */
-export function logSearch(db: Queryable, ctx: RequestContext, resourceType: string, served: { patient: string; id: string }[]): Promise<void> {
+export function logSearch(db: Database, ctx: RequestContext, resourceType: string, served: { patient: string; id: string }[]): Promise<void> {
   const byPatient = new Map<string, string[]>();
   for (const s of served) byPatient.set(s.patient, [...(byPatient.get(s.patient) ?? []), s.id]);
   return logOf(db).record([...byPatient].map(([patient, ids]) => row(ctx, patient, resourceType, 'search', { resourceIds: ids })));
 }
 
-export function logRead(db: Queryable, ctx: RequestContext, entry: ReadEntry): Promise<void> {
+export function logRead(db: Database, ctx: RequestContext, entry: ReadEntry): Promise<void> {
   return logReads(db, ctx, [entry]);
 }

@@ -5,6 +5,7 @@ import { FhirError } from '../fhir/outcome.js';
 import type { UserRow } from '../membership/users.js';
 import { TOKEN_ALG, type HospitalSigningKey } from '../auth/signing-key.js';
 import { parseScopes, type ParsedScope } from './scopes.js';
+import { VerifiedTokens } from './verified-tokens.js';
 
 /** What a valid, active access token lets its bearer do — the input of every enforcement decision. */
 export interface AccessGrant {
@@ -81,6 +82,7 @@ export function invalidToken(description: string): FhirError {
 /** Verifies this hospital's access tokens: signature, issuer, audience, lifetime, and that nothing revoked them. */
 export class AccessTokenVerifier {
   private readonly keys;
+  private readonly verified = new VerifiedTokens<AccessTokenClaims>();
 
   constructor(
     private readonly db: Database,
@@ -148,6 +150,16 @@ export class AccessTokenVerifier {
 
   /** Signature, issuer, audience, type and lifetime only (also for revocation, where expiry does not matter). */
   async verifySignature(token: string, opts: { ignoreExpiry?: boolean } = {}): Promise<AccessTokenClaims> {
+    if (!opts.ignoreExpiry) {
+      const known = this.verified.get(token, Date.now());
+      if (known) return known;
+    }
+    const claims = await this.checkSignature(token, opts);
+    if (!opts.ignoreExpiry) this.verified.set(token, claims);
+    return claims;
+  }
+
+  private async checkSignature(token: string, opts: { ignoreExpiry?: boolean }): Promise<AccessTokenClaims> {
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.keys, {
