@@ -1,10 +1,11 @@
-import { expect } from 'vitest';
 import { documentBody } from '../../server/demo/fhir-bodies.js';
 import { seedDemo } from '../../server/demo/seed.js';
 import { fhir, startTestNetwork, type TestNetwork } from './network.js';
 
 export { consentBody, documentBody } from '../../server/demo/fhir-bodies.js';
 export { DATA_CATEGORY_SYSTEM as CATEGORY_SYSTEM } from '../../profiles/index.js';
+
+// no vitest here: benchmarks (bench/share.ts) import these helpers outside the test runner
 
 /** A test network seeded as `npm start` seeds it (server/demo/seed.ts), and Mara, the oncology patient of DESIGN §7. */
 export async function startDemoNetwork(): Promise<{ net: TestNetwork; mara: { patientId: string; pseudonym: string } }> {
@@ -37,12 +38,12 @@ export async function uploadAsRyu(net: TestNetwork, people: { patientId: string;
   let body;
   if (viaBinary) {
     const res = await fetch(`${net.a.baseUrl}/Binary`, { method: 'POST', headers: { authorization: `Bearer ${people.tokens.ryu}`, 'content-type': 'application/pdf' }, body: bytes });
-    expect(res.status).toBe(201);
+    if (res.status !== 201) throw new Error(`Binary upload: ${res.status} ${await res.text()}`);
     body = documentBody(people.patientId, category, loinc, { binaryId: ((await res.json()) as { id: string }).id, contentType: 'application/pdf' });
   } else {
     body = documentBody(people.patientId, category, loinc, { data: bytes, contentType: 'application/pdf' });
   }
   const res = await fhir(net.a.baseUrl, people.tokens.ryu, 'POST', 'DocumentReference', body);
-  expect(res.status, res.text).toBe(201);
+  if (res.status !== 201) throw new Error(`DocumentReference create: ${res.status} ${res.text}`);
   return { id: res.body!.id, bytes };
 }
