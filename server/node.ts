@@ -178,7 +178,7 @@ export async function startHospitalNode(opts: HospitalNodeOptions): Promise<Hosp
     portals: portalRoutes({ clients: () => portals.clients, fhirBase: baseUrl, mspId: opts.mspId, hospitals: () => hospitals.all(), ehrUrl: smart.urls.ehr }),
     log: opts.log,
   });
-  server.on('request', app);
+  server.on('request', smart.requestListener(app));
   audit.anchoring.start();
   // the portals register like any SMART app, through this node's own registration endpoint
   portals.clients = await registerPortalClients({ db, origin: new URL(baseUrl).origin, registerUrl: `http://127.0.0.1:${port}${new URL(smart.urls.register).pathname}`, initialAccessToken: smart.initialAccessToken });

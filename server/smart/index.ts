@@ -1,3 +1,4 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express, { type RequestHandler } from 'express';
 import type Provider from 'oidc-provider';
 import { loadOrCreateKey, loadOrCreateSecret, type HospitalSigningKey } from '../auth/signing-key.js';
@@ -17,7 +18,7 @@ import { LaunchContexts } from './launch.js';
 import { createProvider } from './provider.js';
 import { HospitalSessions } from './session.js';
 import { authorizePost } from './authorize-post.js';
-import { AUTH_PATH, EHR_PATH, smartUrls, type SmartUrls } from './urls.js';
+import { AUTH_PATH, EHR_PATH, ROUTES, smartUrls, type SmartUrls } from './urls.js';
 import { AccessTokenVerifier, type AccessGrant } from './verify.js';
 
 export type { AccessGrant, AccessTokenClaims } from './verify.js';
@@ -66,6 +67,12 @@ export interface SmartServer {
   verifyAccessToken(token: string | undefined): Promise<AccessGrant>;
   /** mounts discovery, the OAuth endpoints, the login/consent pages and the EHR page (before /fhir) */
   mount(app: express.Express): void;
+  /**
+   * The HTTP server's request listener: token requests go straight to oidc-provider, everything else to `app`
+   * (where mount() serves the token endpoint too). Express's per-request setup (re-prototyping req and res)
+   * cost the token endpoint about as much as oidc-provider's own work.
+   */
+  requestListener(app: RequestListener): RequestListener;
   /** CORS of the FHIR API for registered origins (mount on /fhir before authentication) */
   fhirCors: RequestHandler;
   /** CapabilityStatement.rest[0].security */
@@ -107,6 +114,7 @@ export async function createSmartServer(deps: SmartServerDeps): Promise<SmartSer
 
   const callback = provider.callback();
   const security = capabilitySecurity(urls);
+  const tokenPath = AUTH_PATH + ROUTES.token;
 
   return {
     urls,
@@ -123,6 +131,15 @@ export async function createSmartServer(deps: SmartServerDeps): Promise<SmartSer
       clearInterval(sweeper);
       clearInterval(pruner);
       await artifacts.idle?.();
+    },
+    requestListener(app) {
+      return (req: IncomingMessage, res: ServerResponse) => {
+        if (req.method !== 'POST' || req.url !== tokenPath) return app(req, res);
+        // as when mounted at AUTH_PATH: oidc-provider finds its mount path from originalUrl
+        (req as IncomingMessage & { originalUrl?: string }).originalUrl = req.url;
+        req.url = ROUTES.token;
+        void callback(req, res);
+      };
     },
     mount(app) {
       const configuration = smartConfiguration(urls);

@@ -1,6 +1,6 @@
 import Provider, { errors, type ClientMetadata, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { HospitalSigningKey } from '../auth/signing-key.js';
-import type { Queryable } from '../db/database.js';
+import type { Database } from '../db/database.js';
 import type { ArtifactStore } from './artifacts/index.js';
 import type { GrantContexts } from './grants.js';
 import type { LaunchContexts } from './launch.js';
@@ -30,7 +30,7 @@ const CLOCK_TOLERANCE_S = 15;
 
 export interface ProviderDeps {
   artifacts: ArtifactStore;
-  db: Queryable;
+  db: Database;
   urls: SmartUrls;
   /** the hospital key: signs access tokens (ES256) */
   accessKey: HospitalSigningKey;
@@ -164,10 +164,13 @@ export function createProvider(deps: ProviderDeps): Provider {
       const grantId = ctx.oidc.result?.consent?.grantId;
       return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined;
     },
-    // on every code exchange and refresh: only the columns needed (a user row also holds their keys)
+    // on every code exchange and refresh: only the columns needed (a user row also holds their keys). Kept
+    // until the database next changes (db.cache): revoking a user is a write, so it takes effect at once
     findAccount: async (_ctx, sub) => {
-      const { rows } = await deps.db.query<{ fhir_user: string; display_name: string }>(`SELECT fhir_user, display_name FROM users WHERE username = $1 AND status = 'active'`, [sub]);
-      const user = rows[0];
+      const user = await deps.db.cache.get(`smart account ${sub}`, async () => {
+        const { rows } = await deps.db.query<{ fhir_user: string; display_name: string }>(`SELECT fhir_user, display_name FROM users WHERE username = $1 AND status = 'active'`, [sub]);
+        return { value: rows[0], validUntilMs: Infinity };
+      });
       if (!user) return undefined;
       return { accountId: sub, claims: async () => ({ sub, fhirUser: `${urls.fhirBase}/${user.fhir_user}`, name: user.display_name }) };
     },

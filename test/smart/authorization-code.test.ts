@@ -163,6 +163,19 @@ describe('SMART authorization-code flow over HTTP (login form, consent screen, t
     expect(refresh.body.error).toBe('invalid_grant');
   });
 
+  it("a practitioner whose identity the hospital revokes can no longer refresh, though the refresh before worked", async () => {
+    const { redirect, verifier } = await authorize(net.a, { clientId: app.client_id, scope: 'offline_access openid fhirUser user/DocumentReference.rs', username: 'park', password: 'pw-park' });
+    const tokens = await exchangeCode(net.a, app.client_id, redirect, verifier);
+    const first = await tokenRequest(net.a, { grant_type: 'refresh_token', refresh_token: tokens.body.refresh_token, client_id: app.client_id });
+    expect(first.status, JSON.stringify(first.body)).toBe(200);
+    await net.a.enrollment.enrollAdmin('admin-refresh', 'pw-admin-refresh', 'Admin');
+    const revoked = await fhir(net.a.baseUrl, await net.a.tokenFor('admin-refresh'), 'POST', 'Practitioner/park/$revoke-identity', { resourceType: 'Parameters', parameter: [{ name: 'reason', valueString: 'left the hospital' }] });
+    expect(revoked.status, revoked.text).toBe(200);
+    const after = await tokenRequest(net.a, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token, client_id: app.client_id });
+    expect(after.status).toBe(400);
+    expect(after.body.error).toBe('invalid_grant');
+  });
+
   it('CORS: the FHIR API and the token endpoint answer registered app origins only', async () => {
     const preflight = await fetch(`${net.a.baseUrl}/Patient`, { method: 'OPTIONS', headers: { origin: APP_ORIGIN, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' } });
     expect(preflight.status).toBe(204);
