@@ -36,5 +36,34 @@ export function sendResource(
     return;
   }
   const body = prefer === 'OperationOutcome' && r.resourceType !== 'OperationOutcome' ? outcome([{ severity: 'information', code: 'informational', diagnostics: `${r.resourceType}/${r.id ?? ''} ${status === 201 ? 'created' : 'ok'}` }]) : resource;
-  res.status(status).type(FHIR_JSON).send(JSON.stringify(body, null, opts.pretty ? 2 : undefined));
+  res.status(status).type(FHIR_JSON).send(opts.pretty ? JSON.stringify(body, null, 2) : bodyJson(body));
+}
+
+// The JSON of resources served inside Bundles, by object: a repository's cached read hands the same (never
+// mutated) resource objects to every request until the data changes, so a search page re-serializes only its
+// envelope. Keyed weakly: an entry lives as long as the resource object does.
+const resourceJson = new WeakMap<object, string>();
+
+function jsonOfResource(resource: object): string {
+  let json = resourceJson.get(resource);
+  if (json === undefined) resourceJson.set(resource, (json = JSON.stringify(resource)));
+  return json;
+}
+
+/** JSON.stringify(body), byte for byte, with the resources of a Bundle's entries serialized once per object. */
+export function bodyJson(body: object): string {
+  const b = body as { resourceType?: string; entry?: unknown };
+  const keys = Object.keys(b);
+  if (b.resourceType !== 'Bundle' || !Array.isArray(b.entry) || b.entry.length === 0 || keys[keys.length - 1] !== 'entry') return JSON.stringify(body);
+  const { entry, ...envelope } = b as { entry: Record<string, unknown>[] };
+  const entries = entry.map((e) => {
+    const parts: string[] = [];
+    for (const [key, value] of Object.entries(e)) {
+      if (value === undefined || typeof value === 'function') continue;
+      parts.push(`${JSON.stringify(key)}:${key === 'resource' && value !== null && typeof value === 'object' ? jsonOfResource(value) : JSON.stringify(value)}`);
+    }
+    return `{${parts.join(',')}}`;
+  });
+  const head = JSON.stringify(envelope);
+  return `${head.length > 2 ? `${head.slice(0, -1)},` : '{'}"entry":[${entries.join(',')}]}`;
 }

@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { bodyJson } from '../../server/fhir/http/respond.js';
+
+const doc = (id: string) => ({ resourceType: 'DocumentReference', id, meta: { versionId: '1' }, status: 'current', content: [{ attachment: { url: `Binary/${id}`, title: 'é "quoted" \u2028' } }] });
+
+describe('response JSON', () => {
+  it('is JSON.stringify byte for byte, for Bundles with and without entries and for other resources', () => {
+    const shared = doc('a');
+    const bodies: object[] = [
+      { resourceType: 'Patient', id: 'p' },
+      { resourceType: 'Bundle', type: 'searchset', total: 0, link: [{ relation: 'self', url: 'x?y=1' }], entry: [] },
+      { resourceType: 'Bundle', type: 'searchset', total: 2, link: [{ relation: 'self', url: 'x' }], entry: [{ fullUrl: 'u/a', resource: shared, search: { mode: 'match' } }, { fullUrl: undefined, resource: doc('b'), search: { mode: 'outcome' } }] },
+      { resourceType: 'Bundle', entry: [{ resource: shared }] },
+      { resourceType: 'Bundle', type: 'history', entry: [{ resource: shared, request: { method: 'PUT' } }], total: 1 },
+      { resourceType: 'Bundle', type: 'batch-response', entry: [{ response: { status: '404' }, resource: null }] },
+    ];
+    for (const body of bodies) {
+      expect(bodyJson(body)).toBe(JSON.stringify(body));
+      expect(bodyJson(body)).toBe(JSON.stringify(body)); // the second time from the remembered resources
+    }
+  });
+});
