@@ -34,7 +34,7 @@ function ecdsaFloor(seconds = 1): number {
 async function main() {
   const floor = ecdsaFloor();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'consentry-bench-'));
-  const peer = await spawnDevPeer({ dataDir });
+  const peer = await spawnDevPeer({ dataDir, nodeArgs: (process.env.BENCH_PEER_NODE_ARGS ?? "").split(" ").filter(Boolean) });
   const org = peer.info.orgs.find((o) => o.mspId === 'HospitalAMSP') ?? peer.info.orgs[0];
   const ca = announcedCa(org);
   const admin = { mspId: org.mspId, certPem: fs.readFileSync(org.adminCert, 'utf8'), privateKey: fs.readFileSync(org.adminKey, 'utf8') } satisfies LedgerUser;

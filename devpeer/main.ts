@@ -26,8 +26,8 @@ async function main(): Promise<void> {
   const certFile = process.env.PEER_TLS_CERT;
   const keyFile = process.env.PEER_TLS_KEY;
   if (Boolean(certFile) !== Boolean(keyFile)) fail('set both PEER_TLS_CERT and PEER_TLS_KEY, or neither');
-  const blockMaxTx = optionalInt('PEER_BLOCK_MAX_TX', 1);
-  const blockTimeoutMs = optionalInt('PEER_BLOCK_TIMEOUT_MS', 0);
+  const blockMaxTx = optionalInt('PEER_BLOCK_MAX_TX', 100);
+  const blockTimeoutMs = optionalInt('PEER_BLOCK_TIMEOUT_MS', 10);
   const tls = certFile && keyFile ? { certPem: readFileSync(certFile, 'utf8'), keyPem: readFileSync(keyFile, 'utf8') } : undefined;
 
   const peer = await startDevPeer({
