@@ -1,17 +1,11 @@
 import type { Queryable } from '../db/database.js';
+import { arrayLiteral } from '../db/array-literal.js';
 import type { BlockRows } from './projection-rows.js';
 
 /** Rows per statement: the parameter count is fixed (one array per column), this bounds the message size. */
 const CHUNK = 2_000;
 
 const nul = <T>(v: T | undefined): T | null => v ?? null;
-/**
- * text[] columns travel as one PostgreSQL array literal per row (unnest cannot carry ragged arrays), read back by
- * the same array input function that a text[] parameter goes through.
- */
-const arrayLiteral = (v: readonly unknown[] | null | undefined) =>
-  v === undefined || v === null ? null : `{${v.map((e) => (e === null || e === undefined ? 'NULL' : `"${String(e).replace(/["\\]/g, '\\$&')}"`)).join(',')}}`;
-
 async function inChunks<T>(items: readonly T[], write: (chunk: readonly T[]) => Promise<unknown>): Promise<void> {
   for (let i = 0; i < items.length; i += CHUNK) await write(items.slice(i, i + CHUNK));
 }

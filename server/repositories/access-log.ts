@@ -1,3 +1,4 @@
+import { arrayLiteral } from '../db/array-literal.js';
 import type { Database } from '../db/database.js';
 import type { RequestContext } from '../fhir/context.js';
 
@@ -30,10 +31,9 @@ interface Row {
   height: number;
 }
 
-// resource_ids travel as JSON text (unnest cannot take an array of arrays of different lengths)
+// resource_ids travel as one array literal per row (arrayLiteral)
 const INSERT = `INSERT INTO read_access_log (at, username, agent, patient, resource_type, resource_id, resource_ids, action, purpose, ledger_height)
-  SELECT at, username, agent, patient, resource_type, resource_id,
-    CASE WHEN ids IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(ids::jsonb)) END, action, purpose, ledger_height
+  SELECT at, username, agent, patient, resource_type, resource_id, ids::text[], action, purpose, ledger_height
   FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])
     AS x(at, username, agent, patient, resource_type, resource_id, ids, action, purpose, ledger_height)`;
 
@@ -89,7 +89,7 @@ class ReadLog {
           column('patient'),
           column('resourceType'),
           column('resourceId'),
-          rows.map((r) => (r.resourceIds ? JSON.stringify(r.resourceIds) : null)),
+          rows.map((r) => arrayLiteral(r.resourceIds)),
           column('action'),
           column('purpose'),
           column('height'),
