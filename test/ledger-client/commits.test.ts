@@ -57,8 +57,12 @@ describe('commit statuses from the block stream', () => {
   }
 
   it('needs no CommitStatus call once the stream is live, and reports the committing block', async () => {
-    // The first submit opens the stream; it is live once it has delivered a block.
-    for (let i = 0; i < 20 && !connection.commits(peer.channel).isLive; i++) await register();
+    // The first submit opens the stream; it is live once it has delivered a block (opening it may take longer
+    // than a few commits on a busy machine, so keep committing blocks until it has, within a bound).
+    for (const deadline = Date.now() + 15_000; !connection.commits(peer.channel).isLive && Date.now() < deadline; ) {
+      await register();
+      await new Promise((r) => setTimeout(r, 10));
+    }
     expect(connection.commits(peer.channel).isLive).toBe(true);
     calls.length = 0;
     const results = await Promise.all(Array.from({ length: 20 }, () => register()));
