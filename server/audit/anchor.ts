@@ -2,14 +2,12 @@ import type { Database } from '../db/database.js';
 import type { LedgerClient } from '../ledger/index.js';
 import { LedgerRejectedError } from '../ledger/errors.js';
 import type { LedgerUser } from '../ledger/identity.js';
-import { atOf, canonicalRow, LOG_ROW_COLUMNS, type LogRow } from './canonical-row.js';
+import { atOf, LOG_ROW_COLUMNS, type LogRow } from './canonical-row.js';
 import type { Disclosures } from './disclosures.js';
-import { leafHash, merkleRoot } from './merkle.js';
+import { merkleRoot } from './merkle.js';
 
 export const DEFAULT_ANCHOR_INTERVAL_MS = 2_000;
 const MAX_ROWS = 20_000;
-/** rows read and hashed per turn of the event loop */
-const CHUNK_ROWS = 500;
 
 /**
  * The highest seq of the log such that no row at or below it can still commit: the SHARE lock waits for every
@@ -49,7 +47,8 @@ export interface AnchoringDeps {
  * last_seq up to its own. A row that commits late (two server processes on one PostgreSQL) would fall into a range
  * already anchored, so a batch ends at a horizon read under a SHARE lock on the log, which waits until every insert
  * in flight has committed: no row at or below the horizon can appear afterwards. Reads never wait for anchoring
- * beyond that lock; rows are read and hashed in chunks, yielding to the event loop in between.
+ * beyond that lock; the database hashed each row's leaf as it was written (migration 014), so a batch is a few
+ * aggregate statements, not a read-back of every row.
  */
 export class AuditAnchoring {
   private timer?: NodeJS.Timeout;
@@ -102,30 +101,36 @@ export class AuditAnchoring {
     const last = (await db.query<{ sequence: string; last_seq: string }>('SELECT COALESCE(max(sequence), 0)::text AS sequence, COALESCE(max(last_seq), 0)::text AS last_seq FROM audit_anchor_batches')).rows[0];
     const sequence = Number(last.sequence) + 1;
     const horizon = await logHorizon(db);
-    const rows: LogRow[] = [];
-    const leaves: Buffer[] = [];
-    for (let after = last.last_seq; rows.length < MAX_ROWS; ) {
-      const { rows: chunk } = await db.query<LogRow>(`SELECT ${LOG_ROW_COLUMNS} FROM read_access_log l WHERE l.seq > $1 AND l.seq <= $2 ORDER BY l.seq LIMIT ${Math.min(CHUNK_ROWS, MAX_ROWS - rows.length)}`, [after, horizon]);
-      for (const r of chunk) {
-        rows.push(r);
-        leaves.push(leafHash(canonicalRow(r)));
-      }
-      if (chunk.length < CHUNK_ROWS) break;
-      after = chunk[chunk.length - 1].seq;
-      await new Promise((r) => setImmediate(r)); // let requests through between chunks
-    }
-    if (rows.length === 0) return undefined;
+    const after = last.last_seq;
+    // the batch ends at the horizon, or at its MAX_ROWS-th row
+    const cut = (await db.query<{ seq: string }>(`SELECT seq::text FROM read_access_log WHERE seq > $1 AND seq <= $2 ORDER BY seq OFFSET ${MAX_ROWS - 1} LIMIT 1`, [after, horizon])).rows[0];
+    const end = cut?.seq ?? horizon;
+    // the leaves the database stored with each row (consentry_log_leaf, migration 014), in seq order, in one value
+    const summary = (
+      await db.query<{ n: string; leaves: Uint8Array | null; from_us: string | null; to_us: string | null; patients: string[] | null }>(
+        `SELECT count(*)::text AS n, string_agg(leaf, ''::bytea ORDER BY seq) AS leaves,
+           ((extract(epoch FROM min(at)) * 1000000)::bigint)::text AS from_us, ((extract(epoch FROM max(at)) * 1000000)::bigint)::text AS to_us,
+           array_agg(DISTINCT patient) AS patients
+         FROM read_access_log WHERE seq > $1 AND seq <= $2`,
+        [after, end],
+      )
+    ).rows[0];
+    const count = Number(summary.n);
+    if (count === 0 || !summary.leaves) return undefined;
+    const all = Buffer.from(summary.leaves.buffer, summary.leaves.byteOffset, summary.leaves.byteLength);
+    if (all.length !== count * 32) throw new Error(`read-access log rows ${after}..${end} lack leaf hashes`);
+    const leaves = Array.from({ length: count }, (_, i) => all.subarray(i * 32, i * 32 + 32));
     const root = merkleRoot(leaves).toString('hex');
-    let from = Infinity;
-    let to = -Infinity;
-    for (const r of rows) {
-      const t = atOf(r).getTime();
-      from = Math.min(from, t);
-      to = Math.max(to, t);
-    }
-    const anchor = { sequence, merkleRoot: root, count: rows.length, fromTime: new Date(from).toISOString(), toTime: new Date(to).toISOString() };
+    const anchor = { sequence, merkleRoot: root, count, fromTime: atOf({ at_us: summary.from_us! }).toISOString(), toTime: atOf({ at_us: summary.to_us! }).toISOString() };
     // sealed before the anchor commits: the home hospital imports them only once their root is on the ledger
-    await disclosures.publish(sequence, rows, leaves);
+    await disclosures.publish(sequence, leaves, summary.patients ?? [], async (patients) => {
+      const { rows } = await db.query<LogRow & { leaf_index: string }>(
+        `SELECT * FROM (SELECT ${LOG_ROW_COLUMNS}, (row_number() OVER (ORDER BY l.seq) - 1)::text AS leaf_index FROM read_access_log l WHERE l.seq > $1 AND l.seq <= $2) x
+         WHERE x.patient = ANY ($3)`,
+        [after, end, patients],
+      );
+      return rows.map(({ leaf_index, ...row }) => ({ row, index: Number(leaf_index) }));
+    });
     let committed: { txId: string; blockNumber: number } | undefined;
     try {
       const result = await ledger.consentry.anchorAudit(admin, anchor);
@@ -136,12 +141,13 @@ export class AuditAnchoring {
       committed = await this.adopt(sequence, root);
       if (!committed) return undefined;
     }
-    const batch: AnchoredBatch = { sequence, count: rows.length, merkleRoot: root, ...committed };
-    const seqs = rows.map((r) => r.seq);
+    const batch: AnchoredBatch = { sequence, count, merkleRoot: root, ...committed };
+    // the record lists the rows and leaves the root was computed over (the range cannot gain rows below the horizon)
     await db.query(
       `INSERT INTO audit_anchor_batches (sequence, first_seq, last_seq, seqs, leaves, merkle_root, from_time, to_time, tx_id, block_number)
-       VALUES ($1, $2, $3, $4::bigint[], $5, $6, $7, $8, $9, $10)`,
-      [sequence, seqs[0], seqs[seqs.length - 1], seqs, leaves.map((l) => l.toString('hex')), root, anchor.fromTime, anchor.toTime, batch.txId, batch.blockNumber],
+       SELECT $1::bigint, min(seq), max(seq), array_agg(seq ORDER BY seq), string_agg(leaf, ''::bytea ORDER BY seq), $4::text, $5::timestamptz, $6::timestamptz, $7::text, $8::bigint
+       FROM read_access_log WHERE seq > $2 AND seq <= $3`,
+      [sequence, after, end, root, anchor.fromTime, anchor.toTime, batch.txId, batch.blockNumber],
     );
     return batch;
   }

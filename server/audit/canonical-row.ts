@@ -6,6 +6,8 @@
  *
  * seq, ledger_height: decimal strings; at: microseconds since 1970-01-01T00:00:00Z as a decimal string (the
  * column's full precision); resource_id, purpose: string or null; resource_ids: array of strings or null.
+ * The database computes the same leaf as each row is written (consentry_log_leaf, migration 014); anchoring uses
+ * that, audit:verify recomputes it here, and test/audit/log-leaf.test.ts holds the two equal.
  */
 export interface LogRow {
   seq: string;

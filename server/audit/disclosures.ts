@@ -35,12 +35,17 @@ export class Disclosures {
     return `patients/${patient}/disclosures/`;
   }
 
-  /** Seals each foreign patient's rows of a batch about to be anchored. */
-  async publish(sequence: number, rows: LogRow[], leaves: Buffer[]): Promise<void> {
+  /**
+   * Seals each foreign patient's rows of a batch about to be anchored. `patients`: who the batch's rows are about;
+   * `rowsOf`: the batch's rows about some of them, each with its leaf index.
+   */
+  async publish(sequence: number, leaves: Buffer[], patients: string[], rowsOf: (patients: string[]) => Promise<{ row: LogRow; index: number }[]>): Promise<void> {
     const { db, blobs, keys, mspId } = this.deps;
-    const patients = [...new Set(rows.map((r) => r.patient))].filter((p) => PSEUDONYM.test(p));
-    if (patients.length === 0) return;
-    const { rows: foreign } = await db.query<{ pseudonym: string }>('SELECT pseudonym FROM ledger_patients WHERE pseudonym = ANY ($1) AND home_msp <> $2', [patients, mspId]);
+    const candidates = patients.filter((p) => PSEUDONYM.test(p));
+    if (candidates.length === 0) return;
+    const { rows: foreign } = await db.query<{ pseudonym: string }>('SELECT pseudonym FROM ledger_patients WHERE pseudonym = ANY ($1) AND home_msp <> $2', [candidates, mspId]);
+    if (foreign.length === 0) return;
+    const rows = await rowsOf(foreign.map((f) => f.pseudonym));
     for (const { pseudonym } of foreign) {
       const publicJwk = await keys.publicKeyOf(pseudonym);
       if (!publicJwk) continue;
@@ -48,7 +53,7 @@ export class Disclosures {
         msp: mspId,
         sequence,
         size: leaves.length,
-        rows: rows.flatMap((row, index) => (row.patient === pseudonym ? [{ row, index, proof: inclusionProof(leaves, index).map((h) => h.toString('hex')) }] : [])),
+        rows: rows.filter(({ row }) => row.patient === pseudonym).map(({ row, index }) => ({ row, index, proof: inclusionProof(leaves, index).map((h) => h.toString('hex')) })),
       };
       const jwe = await sealFor({ id: pseudonym, publicJwk }, Buffer.from(JSON.stringify(sealed), 'utf8'), { sub: pseudonym, cty: 'disclosures' });
       await blobs.put(`${Disclosures.prefix(pseudonym)}${mspId}-${sequence}.jwe`, Readable.from([Buffer.from(jwe, 'utf8')]));

@@ -28,7 +28,7 @@ interface BatchRow {
   first_seq: string;
   last_seq: string;
   seqs: string[];
-  leaves: string[];
+  leaves: Uint8Array;
   merkle_root: string;
 }
 
@@ -59,7 +59,8 @@ export async function verifyAuditLog(db: Queryable, anchorOf: AnchorSource): Pro
       continue;
     }
     const ledgerRoot = anchor.merkleRoot;
-    const recordTrusted = batch.leaves.length === batch.seqs.length && batch.leaves.length === anchor.count && merkleRoot(batch.leaves.map((l) => Buffer.from(l, 'hex'))).toString('hex') === ledgerRoot;
+    const stored = leavesOf(batch.leaves);
+    const recordTrusted = stored !== undefined && stored.length === batch.seqs.length && stored.length === anchor.count && merkleRoot(stored).toString('hex') === ledgerRoot;
     if (!recordTrusted) problems.push({ kind: 'batch-altered', sequence, message: `batch ${sequence}: its record does not match the ledger's root ${ledgerRoot}` });
     const { rows } = await db.query<LogRow>(`SELECT ${LOG_ROW_COLUMNS} FROM read_access_log l WHERE l.seq = ANY ($1::bigint[])`, [batch.seqs]);
     const bySeq = new Map(rows.map((r) => [r.seq, r]));
@@ -74,7 +75,7 @@ export async function verifyAuditLog(db: Queryable, anchorOf: AnchorSource): Pro
       }
       const hash = leafHash(canonicalRow(row));
       hashes.push(hash);
-      if (recordTrusted && hash.toString('hex') !== batch.leaves[i]) {
+      if (recordTrusted && !hash.equals(stored![i])) {
         intact = false;
         problems.push({ kind: 'altered', sequence, seq, message: `row ${seq} (batch ${sequence}, leaf ${i}) was altered` });
       }
@@ -95,4 +96,11 @@ export async function verifyAuditLog(db: Queryable, anchorOf: AnchorSource): Pro
   const lastSeq = batches.length > 0 ? batches[batches.length - 1].last_seq : '0';
   const pendingRows = Number((await db.query<{ n: string }>('SELECT count(*)::text AS n FROM read_access_log WHERE seq > $1', [lastSeq])).rows[0].n);
   return { ok: problems.length === 0, batches: batches.length, anchoredRows, pendingRows, problems };
+}
+
+/** A batch record's leaves: 32-byte hashes back to back (undefined when the value cannot be that). */
+function leavesOf(value: Uint8Array): Buffer[] | undefined {
+  const all = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  if (all.length % 32 !== 0) return undefined;
+  return Array.from({ length: all.length / 32 }, (_, i) => all.subarray(i * 32, i * 32 + 32));
 }

@@ -1,0 +1,92 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canonicalRow, LOG_ROW_COLUMNS, type LogRow } from '../../server/audit/canonical-row.js';
+import { leafHash } from '../../server/audit/merkle.js';
+import type { Database } from '../../server/db/database.js';
+import { migrate } from '../../server/db/migrate.js';
+import { openDatabase } from '../../server/db/open.js';
+import { openPglite } from '../../server/db/pglite.js';
+import type { RequestContext } from '../../server/fhir/context.js';
+import { logReads, logSearch } from '../../server/repositories/access-log.js';
+import { createScratchDatabase } from '../support/postgres.js';
+
+// Strings JSON.stringify escapes (quote, backslash, control characters, short forms), and ones it must leave alone
+// (DEL, non-ASCII, astral characters, the line and paragraph separators).
+const TRICKY = ['plain', 'quote " and \\ backslash', 'nl \n cr \r tab \t bs \b ff \f', 'ctl \u0001 \u001f \u007f', 'é ü 中文 😀', 'sep \u2028 \u2029', '</script>', ''];
+
+async function writeRows(db: Database): Promise<void> {
+  for (const [i, name] of TRICKY.entries()) {
+    const ctx = { caller: { username: name, ledgerId: `HospitalAMSP/Practitioner/${name}` }, ledgerHeight: 1000 + i } as RequestContext;
+    await logReads(db, ctx, [{ patient: `p-${name}`, resourceType: 'DocumentReference', resourceId: `d-${i}`, action: 'read' }]);
+    await logSearch(db, ctx, 'DocumentReference', [{ patient: 'p1', id: name }, { patient: 'p1', id: `x${i}` }, { patient: 'p2', id: 'y' }]);
+  }
+  // rows written by other code paths: null purpose, no resource ids, an empty list, sub-millisecond instants
+  await db.query(
+    `INSERT INTO read_access_log (at, username, agent, patient, resource_type, resource_id, resource_ids, action, purpose, ledger_height)
+     VALUES (clock_timestamp(), 'u', 'a', 'p', 'Binary', 'b1', NULL, 'download', NULL, 0),
+            ('2026-01-02T03:04:05.123456Z', 'u', 'a', 'p', 'DocumentReference', NULL, '{}', 'search', 'TREAT', 9007199254740993)`,
+  );
+}
+
+async function leavesDiffer(db: Database): Promise<{ rows: number; mismatched: string[] }> {
+  const { rows } = await db.query<LogRow & { leaf: Uint8Array }>(`SELECT ${LOG_ROW_COLUMNS}, l.leaf FROM read_access_log l ORDER BY l.seq`);
+  const mismatched = rows.filter((r) => !Buffer.from(r.leaf).equals(leafHash(canonicalRow(r)))).map((r) => JSON.stringify(canonicalRow(r).toString('utf8')));
+  return { rows: rows.length, mismatched };
+}
+
+describe('read-access log leaves hashed by the database', () => {
+  let scratch: Awaited<ReturnType<typeof createScratchDatabase>>;
+  beforeAll(async () => {
+    scratch = await createScratchDatabase();
+  });
+  afterAll(async () => {
+    await scratch.drop();
+  });
+
+  for (const kind of ['pglite', 'postgresql'] as const) {
+    it(`${kind}: every stored leaf equals the leaf audit:verify computes from the row in JavaScript`, async () => {
+      const db = await openDatabase(kind === 'pglite' ? { dataDir: null } : { databaseUrl: scratch.url, dataDir: null });
+      try {
+        await writeRows(db);
+        const { rows, mismatched } = await leavesDiffer(db);
+        expect(rows).toBe(TRICKY.length * 3 + 2);
+        expect(mismatched).toEqual([]);
+        // the leaf follows the row: an altered row has a different leaf (so a stored batch leaf exposes it)
+        const before = (await db.query<{ leaf: Uint8Array }>('SELECT leaf FROM read_access_log ORDER BY seq LIMIT 1')).rows[0].leaf;
+        await db.query(`UPDATE read_access_log SET username = username || '!' WHERE seq = (SELECT min(seq) FROM read_access_log)`);
+        const after = (await db.query<{ leaf: Uint8Array }>('SELECT leaf FROM read_access_log ORDER BY seq LIMIT 1')).rows[0].leaf;
+        expect(Buffer.from(after).equals(Buffer.from(before))).toBe(false);
+        expect((await leavesDiffer(db)).mismatched).toEqual([]);
+      } finally {
+        await db.close();
+      }
+    });
+  }
+
+  it('an upgraded database: rows logged before migration 014 get their leaf, and anchored batches keep theirs', async () => {
+    const all = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'server', 'db', 'migrations');
+    const before = fs.mkdtempSync(path.join(os.tmpdir(), 'consentry-migrations-'));
+    for (const f of fs.readdirSync(all).filter((f) => f < '014')) fs.copyFileSync(path.join(all, f), path.join(before, f));
+    const db = await openPglite();
+    try {
+      await migrate(db, before);
+      await writeRows(db);
+      const { rows } = await db.query<LogRow>(`SELECT ${LOG_ROW_COLUMNS} FROM read_access_log l ORDER BY l.seq`);
+      const hex = rows.map((r) => leafHash(canonicalRow(r)).toString('hex'));
+      await db.query(
+        `INSERT INTO audit_anchor_batches (sequence, first_seq, last_seq, seqs, leaves, merkle_root, from_time, to_time, tx_id, block_number)
+         VALUES (1, $1, $2, $3::bigint[], $4::text[], 'root', now(), now(), 'tx', 7)`,
+        [rows[0].seq, rows[rows.length - 1].seq, rows.map((r) => r.seq), hex],
+      );
+      expect(await migrate(db, all)).toEqual(['014_read_log_leaf']);
+      expect((await leavesDiffer(db)).mismatched).toEqual([]);
+      const batch = (await db.query<{ leaves: Uint8Array }>('SELECT leaves FROM audit_anchor_batches')).rows[0];
+      expect(Buffer.from(batch.leaves).toString('hex')).toBe(hex.join(''));
+    } finally {
+      await db.close();
+    }
+  });
+});
