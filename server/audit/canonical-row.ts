@@ -6,8 +6,9 @@
  *
  * seq, ledger_height: decimal strings; at: microseconds since 1970-01-01T00:00:00Z as a decimal string (the
  * column's full precision); resource_id, purpose: string or null; resource_ids: array of strings or null.
- * The database computes the same leaf as each row is written (consentry_log_leaf, migration 014); anchoring uses
- * that, audit:verify recomputes it here, and test/audit/log-leaf.test.ts holds the two equal.
+ * Each row's leaf is stored with it (migration 014): the read log encodes the tail here and the insert prepends
+ * the seq it draws. Anchoring uses the stored leaves, audit:verify recomputes them here, and
+ * test/audit/log-leaf.test.ts holds them equal.
  */
 export interface LogRow {
   seq: string;
@@ -28,10 +29,12 @@ export const LOG_ROW_COLUMNS = `l.seq::text AS seq, ((extract(epoch FROM l.at) *
   l.resource_type, l.resource_id, l.resource_ids, l.action, l.purpose, l.ledger_height::text AS ledger_height`;
 
 export function canonicalRow(row: LogRow): Buffer {
-  return Buffer.from(
-    JSON.stringify([row.seq, row.at_us, row.username, row.agent, row.patient, row.resource_type, row.resource_id ?? null, row.resource_ids ?? null, row.action, row.purpose ?? null, row.ledger_height]),
-    'utf8',
-  );
+  return Buffer.from(`[${JSON.stringify(row.seq)},${canonicalTail(row)}`, 'utf8');
+}
+
+/** The canonical encoding after `[seq,`: what the read log computes before the database draws the row's seq. */
+export function canonicalTail(row: Omit<LogRow, 'seq'>): string {
+  return JSON.stringify([row.at_us, row.username, row.agent, row.patient, row.resource_type, row.resource_id ?? null, row.resource_ids ?? null, row.action, row.purpose ?? null, row.ledger_height]).slice(1);
 }
 
 export function atOf(row: Pick<LogRow, 'at_us'>): Date {

@@ -1,6 +1,7 @@
 import { arrayLiteral } from '../db/array-literal.js';
 import type { Database } from '../db/database.js';
 import type { RequestContext } from '../fhir/context.js';
+import { canonicalTail } from '../audit/canonical-row.js';
 
 type ReadAction = 'read' | 'vread' | 'search' | 'download';
 
@@ -31,11 +32,15 @@ interface Row {
   height: number;
 }
 
-// resource_ids travel as one array literal per row (arrayLiteral)
-const INSERT = `INSERT INTO read_access_log (at, username, agent, patient, resource_type, resource_id, resource_ids, action, purpose, ledger_height)
-  SELECT at, username, agent, patient, resource_type, resource_id, ids::text[], action, purpose, ledger_height
-  FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])
-    AS x(at, username, agent, patient, resource_type, resource_id, ids, action, purpose, ledger_height)`;
+// resource_ids travel as one array literal per row (arrayLiteral). Each row's Merkle leaf (server/audit/canonical-row.ts)
+// is stored with it: the server encodes everything after the seq ($11), the statement draws the seq and prepends it.
+const INSERT = `INSERT INTO read_access_log (seq, at, username, agent, patient, resource_type, resource_id, resource_ids, action, purpose, ledger_height, leaf)
+  SELECT seq, at, username, agent, patient, resource_type, resource_id, ids::text[], action, purpose, ledger_height,
+    sha256('\\x00'::bytea || convert_to('["' || seq::text || '",' || tail, 'UTF8'))
+  FROM (SELECT nextval('read_access_log_seq_seq') AS seq, x.*
+        FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::text[])
+          AS x(at, username, agent, patient, resource_type, resource_id, ids, action, purpose, ledger_height, tail)
+        OFFSET 0) drawn`;
 
 // a read by a practitioner who holds a break-glass permission for the patient at that instant is logged with purpose ETREAT
 const EMERGENCY_PERMISSIONS = `SELECT patient, valid_from, valid_to FROM ledger_permissions
@@ -107,6 +112,7 @@ class ReadLog {
           column('action'),
           column('purpose'),
           column('height'),
+          rows.map(leafTail),
         ]);
         for (const b of batch) b.done();
       } catch (err) {
@@ -155,15 +161,33 @@ function logOf(db: Database): ReadLog {
   return log;
 }
 
+function leafTail(r: Row): string {
+  return canonicalTail({
+    at_us: String(BigInt(r.at.getTime()) * 1000n),
+    username: r.username,
+    agent: r.agent,
+    patient: r.patient,
+    resource_type: r.resourceType,
+    resource_id: r.resourceId,
+    resource_ids: r.resourceIds,
+    action: r.action,
+    purpose: r.purpose,
+    ledger_height: String(r.height),
+  });
+}
+
+// what the database will store: a lone surrogate cannot be UTF-8, and is written as U+FFFD (the leaf must say the same)
+const wellFormed = (s: string) => (/[\uD800-\uDFFF]/.test(s) ? Buffer.from(s, 'utf8').toString('utf8') : s);
+
 function row(ctx: RequestContext, patient: string, resourceType: string, action: ReadAction, ids: { resourceId?: string; resourceIds?: string[] }): Row {
   return {
     at: new Date(), // when served (a create answers with the document after its commit, later than ctx.now)
-    username: ctx.caller.username,
-    agent: ctx.caller.ledgerId,
-    patient,
+    username: wellFormed(ctx.caller.username),
+    agent: wellFormed(ctx.caller.ledgerId),
+    patient: wellFormed(patient),
     resourceType,
-    resourceId: ids.resourceId ?? null,
-    resourceIds: ids.resourceIds ?? null,
+    resourceId: ids.resourceId === undefined ? null : wellFormed(ids.resourceId),
+    resourceIds: ids.resourceIds?.map(wellFormed) ?? null,
     action,
     purpose: 'TREAT',
     height: ctx.ledgerHeight ?? 0,
