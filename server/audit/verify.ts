@@ -86,7 +86,7 @@ export async function verifyAuditLog(db: Queryable, anchorOf: AnchorSource): Pro
     }
     if (intact) anchoredRows += batch.seqs.length;
     const { rows: slipped } = await db.query<{ seq: string }>(
-      'SELECT seq::text FROM read_access_log WHERE ($1::bigint IS NULL OR seq > $1) AND seq <= $2 AND NOT (seq = ANY ($3::bigint[])) ORDER BY seq',
+      'SELECT l.seq::text AS seq FROM read_access_log l WHERE ($1::bigint IS NULL OR l.seq > $1) AND l.seq <= $2 AND NOT (l.seq = ANY ($3::bigint[])) ORDER BY l.seq',
       [rangeAfter, batch.last_seq, batch.seqs],
     );
     for (const { seq } of slipped) problems.push({ kind: 'inserted', sequence, seq, message: `row ${seq} lies in the range of batch ${sequence} but is not in it` });

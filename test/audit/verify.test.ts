@@ -163,6 +163,35 @@ describe('anchoring the read-access log and audit:verify', () => {
     expect(fromB.map((e: { agent: { who: { reference: string } }[] }) => e.agent[0].who.reference)).toEqual([`${net.b.baseUrl}/Practitioner/lee`]);
   });
 
+  it('a backlog larger than one batch is anchored as consecutive batches of at most 2,000 rows, every row proven', async () => {
+    const before = Number((await net.a.db.query<{ s: string }>('SELECT COALESCE(max(sequence), 0)::text AS s FROM audit_anchor_batches')).rows[0].s);
+    await readsByRyu(2);
+    // rows written without a stored leaf (as by an older version) among them
+    await net.a.db.query(
+      `INSERT INTO read_access_log (at, username, agent, patient, resource_type, resource_id, action, purpose, ledger_height)
+       SELECT now() + i * interval '1 microsecond', 'ryu', 'HospitalAMSP/Practitioner/ryu', $1, 'DocumentReference', 'doc-' || i, 'read', 'TREAT', 1 FROM generate_series(1, 4500) i`,
+      [people.pseudonym],
+    );
+    await readsByRyu(2);
+    const pending = Number((await net.a.db.query<{ n: string }>('SELECT count(*)::text AS n FROM read_access_log WHERE seq > (SELECT max(last_seq) FROM audit_anchor_batches)')).rows[0].n);
+    expect(pending).toBeGreaterThan(4500);
+    await net.a.audit.anchoring.anchorAll();
+    const { rows: batches } = await net.a.db.query<{ sequence: string; first_seq: string; last_seq: string; n: number }>(
+      'SELECT sequence::text, first_seq::text, last_seq::text, cardinality(seqs) AS n FROM audit_anchor_batches WHERE sequence > $1 ORDER BY sequence',
+      [before],
+    );
+    expect(batches.length).toBe(Math.ceil(pending / 2000));
+    expect(batches.every((b) => b.n <= 2000)).toBe(true);
+    expect(batches.reduce((sum, b) => sum + b.n, 0)).toBe(pending);
+    for (const [i, b] of batches.entries()) {
+      if (i > 0) expect(BigInt(b.first_seq)).toBeGreaterThan(BigInt(batches[i - 1].last_seq));
+      expect((await anchorOf(Number(b.sequence)))?.count).toBe(b.n);
+    }
+    const result = await verifyAuditLog(net.a.db, anchorOf);
+    expect(result.problems.filter((p) => p.sequence > before)).toEqual([]);
+    expect(result.pendingRows).toBe(0);
+  });
+
   it('npm run audit:verify recomputes every batch against the ledger and exits non-zero, naming the deleted and the altered row', async () => {
     const dataDir = net.dataDir;
     const stopping = net;
