@@ -188,7 +188,7 @@ describe('anchoring the read-access log and audit:verify', () => {
       expect((await anchorOf(Number(b.sequence)))?.count).toBe(b.n);
     }
     const result = await verifyAuditLog(net.a.db, anchorOf);
-    expect(result.problems.filter((p) => p.sequence > before)).toEqual([]);
+    expect(result.problems.filter((p) => (p.sequence ?? 0) > before)).toEqual([]);
     expect(result.pendingRows).toBe(0);
   });
 
