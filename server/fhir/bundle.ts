@@ -1,6 +1,10 @@
 import type { Bundle, BundleEntry, Resource } from './resource.js';
 import type { SearchRequest } from './search/request.js';
 
+/** The search modes of entries, shared (and so never changed): a response writer may remember their JSON. */
+export const SEARCH_MATCH: Readonly<{ mode: 'match' }> = Object.freeze({ mode: 'match' });
+export const SEARCH_INCLUDE: Readonly<{ mode: 'include' }> = Object.freeze({ mode: 'include' });
+
 export function fullUrl(baseUrl: string, r: Resource): string {
   return `${baseUrl}/${r.resourceType}/${r.id}`;
 }
@@ -29,10 +33,9 @@ export function searchsetBundle(opts: {
   const more = request.totalNone ? opts.matches.length === request.count : request.offset + request.count < opts.total;
   if (request.count > 0 && more) links.push({ relation: 'next', url: link(request.offset + request.count) });
   if (request.offset > 0 && request.count > 0) links.push({ relation: 'previous', url: link(Math.max(0, request.offset - request.count)) });
-  const entry: BundleEntry[] = [
-    ...opts.matches.map((r) => ({ fullUrl: fullUrl(opts.baseUrl, r), resource: r, search: { mode: 'match' as const } })),
-    ...opts.included.map((r) => ({ fullUrl: fullUrl(opts.baseUrl, r), resource: r, search: { mode: 'include' as const } })),
-  ];
+  const entry: BundleEntry[] = [];
+  for (const r of opts.matches) entry.push({ fullUrl: fullUrl(opts.baseUrl, r), resource: r, search: SEARCH_MATCH });
+  for (const r of opts.included) entry.push({ fullUrl: fullUrl(opts.baseUrl, r), resource: r, search: SEARCH_INCLUDE });
   if (opts.outcome) entry.push({ resource: opts.outcome, search: { mode: 'outcome' } });
   return { resourceType: 'Bundle', type: 'searchset', ...(request.totalNone ? {} : { total: opts.total }), link: links, entry };
 }

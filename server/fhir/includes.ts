@@ -24,6 +24,7 @@ const REVINCLUDES: Record<string, { type: string; param: string; target: string 
  * or the token's scopes do not cover its type) is silently absent.
  */
 export async function resolveIncludes(ctx: RequestContext, registry: RepositoryRegistry, matchType: string, matches: Resource[], include: string[], revinclude: string[]): Promise<Resource[]> {
+  if (include.length === 0 && revinclude.length === 0) return [];
   const out = new Map<string, Resource>();
   for (const spec of include) {
     const [source, param] = spec.split(':');

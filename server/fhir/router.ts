@@ -62,7 +62,7 @@ export function fhirRouter(registry: RepositoryRegistry, opts: { submitBatch: Su
     }
     const { request, ignored } = parseSearchRequest(query, repo.searchParams, ctx.strict, repo.sortParams ?? []);
     const result = await repo.search(ctx, request);
-    const included = await resolveIncludes(ctx, registry, repo.resourceType, result.resources, request.include, request.revinclude);
+    const included = request.include.length || request.revinclude.length ? await resolveIncludes(ctx, registry, repo.resourceType, result.resources, request.include, request.revinclude) : [];
     for (const name of ignored) query.delete(name);
     const bundle = searchsetBundle({
       baseUrl: ctx.baseUrl,

@@ -83,6 +83,7 @@ export function invalidToken(description: string): FhirError {
 export class AccessTokenVerifier {
   private readonly keys;
   private readonly verified = new VerifiedTokens<AccessTokenClaims>();
+  private readonly answers = new WeakMap<ActivityRow, { grant: AccessGrant; user?: UserRow; claims: AccessTokenClaims }>();
 
   constructor(
     private readonly db: Database,
@@ -100,8 +101,18 @@ export class AccessTokenVerifier {
   /** As verifyAccessToken, plus the user row (one database round trip for both). */
   async verifyWithUser(token: string | undefined): Promise<{ grant: AccessGrant; user?: UserRow; claims: AccessTokenClaims }> {
     if (!token) throw invalidToken('no access token');
-    const claims = await this.verifySignature(token);
+    const claims = this.verified.get(token, Date.now()) ?? (await this.verifySignature(token));
     const row = await this.activity(claims);
+    // the answer is a function of the claims and the activity row alone: while both are the ones remembered
+    // (the same token, nothing changed in the database), so is the answer
+    const known = this.answers.get(row);
+    if (known !== undefined && known.claims === claims) return known;
+    const answer = this.answer(claims, row);
+    this.answers.set(row, answer);
+    return answer;
+  }
+
+  private answer(claims: AccessTokenClaims, row: ActivityRow): { grant: AccessGrant; user?: UserRow; claims: AccessTokenClaims } {
     if (row.revoked) throw invalidToken('the access token has been revoked');
     if (!row.grant_active) throw invalidToken('the authorization behind this access token has been revoked or has ended');
     if (claims.grant_kind === 'system') {

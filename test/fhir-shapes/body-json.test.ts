@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bodyJson } from '../../server/fhir/http/respond.js';
+import { SEARCH_INCLUDE, SEARCH_MATCH } from '../../server/fhir/bundle.js';
+import { bodyBytes, bodyJson } from '../../server/fhir/http/respond.js';
 
 const doc = (id: string) => ({ resourceType: 'DocumentReference', id, meta: { versionId: '1' }, status: 'current', content: [{ attachment: { url: `Binary/${id}`, title: 'é "quoted" \u2028' } }] });
 
@@ -13,10 +14,16 @@ describe('response JSON', () => {
       { resourceType: 'Bundle', entry: [{ resource: shared }] },
       { resourceType: 'Bundle', type: 'history', entry: [{ resource: shared, request: { method: 'PUT' } }], total: 1 },
       { resourceType: 'Bundle', type: 'batch-response', entry: [{ response: { status: '404' }, resource: null }] },
+      // searchset entries as searchsetBundle makes them, the same resource under another fullUrl or mode, and in another shape
+      { resourceType: 'Bundle', type: 'searchset', entry: [{ fullUrl: 'u/a', resource: shared, search: SEARCH_MATCH }, { fullUrl: 'u/b', resource: doc('b'), search: SEARCH_INCLUDE }] },
+      { resourceType: 'Bundle', type: 'searchset', entry: [{ fullUrl: 'v/a', resource: shared, search: SEARCH_MATCH }, { fullUrl: 'u/a', resource: shared, search: SEARCH_INCLUDE }] },
+      { resourceType: 'Bundle', type: 'searchset', entry: [{ resource: shared, fullUrl: 'u/a', search: SEARCH_MATCH }, { fullUrl: 'u/a', resource: shared, search: SEARCH_MATCH, extra: 1 }] },
+      shared,
     ];
     for (const body of bodies) {
       expect(bodyJson(body)).toBe(JSON.stringify(body));
       expect(bodyJson(body)).toBe(JSON.stringify(body)); // the second time from the remembered resources
+      expect(bodyBytes(body).equals(Buffer.from(JSON.stringify(body)))).toBe(true);
     }
   });
 });

@@ -32,7 +32,7 @@ const RESULT_PARAMS = new Set(['_count', '_offset', '_sort', '_include', '_revin
  * asked for `Prefer: handling=strict`, when they are a 400.
  */
 export function parseSearchRequest(query: URLSearchParams, known: readonly SearchParamDef[], strict: boolean, sortable: readonly string[]): { request: SearchRequest; ignored: string[] } {
-  const byName = new Map(known.map((p) => [p.name, p]));
+  const byName = definitionsByName(known);
   const params: SearchParam[] = [];
   const ignored: string[] = [];
   const request: SearchRequest = { params, count: DEFAULT_COUNT, offset: 0, sort: [], include: [], revinclude: [], totalNone: false };
@@ -56,6 +56,18 @@ export function parseSearchRequest(query: URLSearchParams, known: readonly Searc
     params.push({ name, modifier, values: value.split(',').filter((v) => v !== '') });
   }
   return { request, ignored };
+}
+
+// A repository's parameter definitions are one array for its lifetime; a definitions array is not changed
+// once searched with (a changed copy is a new array, and gets its own entry).
+const byNameOf = new WeakMap<readonly SearchParamDef[], { size: number; byName: Map<string, SearchParamDef> }>();
+
+function definitionsByName(known: readonly SearchParamDef[]): Map<string, SearchParamDef> {
+  const memo = byNameOf.get(known);
+  if (memo !== undefined && memo.size === known.length) return memo.byName;
+  const byName = new Map(known.map((p) => [p.name, p]));
+  byNameOf.set(known, { size: known.length, byName });
+  return byName;
 }
 
 function applyResultParam(request: SearchRequest, name: string, value: string, sortable: readonly string[]) {
