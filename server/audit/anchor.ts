@@ -81,8 +81,9 @@ export class AuditAnchoring {
     await this.running;
   }
 
+  /** One batch per interval, and more at once only while they come out full (a backlog, not the steady trickle). */
   private async anchorPendingBatches(): Promise<void> {
-    while (!this.stopped && (await this.anchorOnce()));
+    while (!this.stopped && (await this.anchorOnce())?.count === MAX_ROWS);
   }
 
   /** Anchors what is pending now, in batches of up to MAX_ROWS; returns the last batch, if any. */
