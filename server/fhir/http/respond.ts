@@ -101,11 +101,6 @@ function bytesOfResource(resource: object): Buffer {
   return bytes;
 }
 
-/** JSON.stringify(body), byte for byte, with the resources of a Bundle's entries serialized once per object. */
-export function bodyJson(body: object): string {
-  return bodyBytes(body).toString('utf8');
-}
-
 // The JSON of a searchset entry as searchsetBundle makes it (fullUrl, resource, one of the shared search
 // modes), by resource: a page of remembered resources is then a copy of remembered entries.
 const entryBytes = new WeakMap<object, { fullUrl: string; search: object; bytes: Buffer }>();
