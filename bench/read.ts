@@ -1,5 +1,6 @@
 // npm run bench:read [-- --permissions 1000000 --documents 100000 --seconds 10 --warmup 3 --connections 32
-//                        --concurrency 8 --database-url postgres://... --quick --keep --profile-server <dir>]
+//                        --concurrency 8 --database-url postgres://... --quick --keep --profile-server <dir> [--allocations]
+//                        --server-node-args '--max-semi-space-size=32']
 // npm run bench:read -- --remeasure <kept data dir>   (measures a ledger kept by --keep again, no population)
 //
 // A permitted practitioner's GET DocumentReference/<id> and GET DocumentReference?patient=<id> against, in the
@@ -53,6 +54,8 @@ const options = {
   remeasure: arg('remeasure'),
   /** write CPU profiles of the FHIR server process over each FHIR measurement here */
   profileDir: arg('profile-server'),
+  /** with --profile-server: sampling heap profiles (what allocates) instead of CPU profiles */
+  allocations: flag('allocations'),
 };
 const log = (m: string) => process.stderr.write(`[bench:read] ${m}\n`);
 const load1 = () => round(os.loadavg()[0], 2);
@@ -96,12 +99,15 @@ function measurer(server: ChildHandle, info: ServerInfo, scenario: Scenario, chi
   const measure = async (base: string, p: string, label: string): Promise<Measured> => {
     const token = await server.request<string>('token', { username: READER });
     const profiling = options.profileDir !== undefined && base === info.url;
-    if (profiling) await server.request('profile', { on: true });
+    if (profiling) await server.request('profile', { on: true, allocations: options.allocations });
+    const watching = base === info.url;
+    if (watching) await server.request('watch', { on: true });
     const r = await load!.request<LoadResult>('run', { url: `${base}${p}`, token, connections: options.connections, warmupSeconds: options.warmup, seconds: options.seconds });
     if (profiling) {
       fs.mkdirSync(options.profileDir!, { recursive: true });
-      log(`  profile: ${await server.request<string>('profile', { on: false, file: path.resolve(options.profileDir!, `${label.replace(/\W+/g, '-')}-${Date.now()}.cpuprofile`) })}`);
+      log(`  profile: ${await server.request<string>('profile', { on: false, allocations: options.allocations, file: path.resolve(options.profileDir!, `${label.replace(/\W+/g, '-')}-${Date.now()}.${options.allocations ? 'heapprofile' : 'cpuprofile'}`) })}`);
     }
+    if (watching) log(`  ${label}: server during the window ${JSON.stringify(await server.request('watch', { on: false }))}`);
     if (r.errors > 0) throw new Error(`${label}: ${r.errors} failed requests (${r.firstError})`);
     log(`  ${label}: ${round(r.rps, 0)} req/s, p50 ${round(r.p50Ms)} ms, p99 ${round(r.p99Ms)} ms`);
     return { ...r, load1: load1() };
@@ -160,7 +166,7 @@ async function main() {
   log(`data in ${dataDir}; ${options.remeasure ? 'measuring the kept ledger' : `target ${options.permissions} permissions, ${options.documents} documents`}; database ${options.databaseUrl ? 'PostgreSQL' : 'PGlite'}`);
   const peer: DevPeerProcess = await spawnDevPeer({ dataDir: path.join(dataDir, 'peer') });
   const org = peer.info.orgs.find((o) => o.mspId === 'HospitalAMSP')!;
-  const server = await startChild('server.ts', { BENCH_PEER: JSON.stringify(peer.info), BENCH_DATA_DIR: path.join(dataDir, 'node'), BENCH_DATABASE_URL: options.databaseUrl ?? '' });
+  const server = await startChild('server.ts', { BENCH_PEER: JSON.stringify(peer.info), BENCH_DATA_DIR: path.join(dataDir, 'node'), BENCH_DATABASE_URL: options.databaseUrl ?? '' }, (arg('server-node-args') ?? '').split(' ').filter(Boolean));
   const children: ChildHandle[] = [server];
   try {
     const info = await server.request<ServerInfo>('info');

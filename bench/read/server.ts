@@ -3,6 +3,7 @@
 // ledger counts, and the query plans of the statements a request runs.
 import fs from 'node:fs';
 import inspector from 'node:inspector/promises';
+import { monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram, type NodeGCPerformanceDetail } from 'node:perf_hooks';
 import { announcedCa, type DevPeerAnnouncement } from '../../devpeer/spawn.js';
 import type { LedgerConfig } from '../../server/ledger/config.js';
 import { startHospitalNode } from '../../server/node.js';
@@ -40,10 +41,28 @@ interface Statement {
 }
 let captured: Statement[] | undefined;
 let profiler: inspector.Session | undefined;
+
+/** What held the server up during a measurement window: event-loop delay, garbage collection, slow statements. */
+interface Watch {
+  delay: IntervalHistogram;
+  gc: PerformanceObserver;
+  gcPauses: { kind: number; ms: number }[];
+  slow: { sql: string; ms: number }[];
+}
+let watch: Watch | undefined;
+const SLOW_STATEMENT_MS = 5;
+
 const query = node.db.query.bind(node.db);
 node.db.query = (async (sql: string, params?: unknown[]) => {
   captured?.push({ sql, params: params ?? [] });
-  return query(sql, params);
+  if (!watch) return query(sql, params);
+  const started = performance.now();
+  try {
+    return await query(sql, params);
+  } finally {
+    const ms = performance.now() - started;
+    if (ms >= SLOW_STATEMENT_MS) watch?.slow.push({ sql: sql.replace(/\s+/g, ' ').trim().slice(0, 120), ms });
+  }
 }) as typeof node.db.query;
 
 serve({
@@ -83,20 +102,67 @@ serve({
     }
     return plans;
   },
-  /** a CPU profile of this process over a measurement window (bench:read --profile-server <dir>) */
-  async profile(args: { on: boolean; file?: string }) {
+  /** a CPU profile (or, `allocations`, a sampling heap profile) of this process over a measurement window */
+  async profile(args: { on: boolean; file?: string; allocations?: boolean }) {
     profiler ??= new inspector.Session();
     if (args.on) {
       profiler.connect();
-      await profiler.post('Profiler.enable');
-      await profiler.post('Profiler.start');
+      if (args.allocations) {
+        await profiler.post('HeapProfiler.enable');
+        // what the young generation collects counts too: short-lived garbage is what makes scavenges frequent
+        await profiler.post('HeapProfiler.startSampling', { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never);
+      } else {
+        await profiler.post('Profiler.enable');
+        await profiler.post('Profiler.start');
+      }
       return null;
     }
-    const { profile } = await profiler.post('Profiler.stop');
+    const { profile } = args.allocations ? await profiler.post('HeapProfiler.stopSampling') : await profiler.post('Profiler.stop');
     profiler.disconnect();
     profiler = undefined;
     fs.writeFileSync(args.file!, JSON.stringify(profile));
     return args.file;
+  },
+  /** on: starts watching; off: what held the server up since (bench:read logs it beside each FHIR figure) */
+  async watch(args: { on: boolean }) {
+    const was = watch;
+    if (was) {
+      was.delay.disable();
+      was.gc.disconnect();
+      watch = undefined;
+    }
+    if (args.on) {
+      const delay = monitorEventLoopDelay({ resolution: 1 });
+      const gcPauses: Watch['gcPauses'] = [];
+      const gc = new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) gcPauses.push({ kind: ((e as unknown as { detail?: NodeGCPerformanceDetail }).detail?.kind ?? 0), ms: e.duration });
+      });
+      gc.observe({ entryTypes: ['gc'] });
+      delay.enable();
+      watch = { delay, gc, gcPauses, slow: [] };
+      return null;
+    }
+    if (!was) return null;
+    const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+    const byStatement = new Map<string, { n: number; totalMs: number; maxMs: number }>();
+    for (const s of was.slow) {
+      const e = byStatement.get(s.sql) ?? { n: 0, totalMs: 0, maxMs: 0 };
+      e.n++;
+      e.totalMs += s.ms;
+      e.maxMs = Math.max(e.maxMs, s.ms);
+      byStatement.set(s.sql, e);
+    }
+    // V8's gc kinds: 1 scavenge, 2 mark-compact, 4 incremental marking, 8 weak callbacks
+    const gcOf = (kind: number) => was.gcPauses.filter((g) => g.kind === kind);
+    const summary = (list: { ms: number }[]) => ({ n: list.length, total_ms: Math.round(list.reduce((t, g) => t + g.ms, 0)), max_ms: Math.round(Math.max(0, ...list.map((g) => g.ms)) * 10) / 10 });
+    return {
+      loop_delay_ms: { p50: ms(was.delay.percentile(50)), p99: ms(was.delay.percentile(99)), max: ms(was.delay.max) },
+      gc_scavenge: summary(gcOf(1)),
+      gc_mark_compact: summary(gcOf(2)),
+      slow_statements: [...byStatement.entries()].sort((a, b) => b[1].totalMs - a[1].totalMs).slice(0, 6).map(([sql, e]) => ({ sql, n: e.n, total_ms: Math.round(e.totalMs), max_ms: Math.round(e.maxMs) })),
+      heap_mb: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
+      rss_mb: Math.round(process.memoryUsage().rss / 2 ** 20),
+    };
   },
   async analyze() {
     for (const table of ['ledger_permissions', 'ledger_documents', 'ledger_patients', 'patient_pseudonyms', 'users']) await query(`ANALYZE ${table}`);

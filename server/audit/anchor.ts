@@ -8,8 +8,10 @@ import { merkleRoot } from './merkle.js';
 
 export const DEFAULT_ANCHOR_INTERVAL_MS = 2_000;
 // A batch's aggregate statements hold the database (PGlite: the process) for a few microseconds per row, so a
-// large backlog goes out as several batches, each a short pause for the requests being served.
+// large backlog goes out as several batches, and a batch is read in chunks, each a short pause for the requests
+// being served (one statement over 2,000 rows held them up for 10-20 ms, several times a second under load).
 const MAX_ROWS = 2_000;
+const CHUNK_ROWS = 400;
 /** a row's stored leaf; computed from its columns for a row written without one (by hand, or by an older version) */
 const LEAF = 'COALESCE(leaf, consentry_log_leaf(seq, at, username, agent, patient, resource_type, resource_id, resource_ids, action, purpose, ledger_height))';
 
@@ -111,28 +113,46 @@ export class AuditAnchoring {
     const sequence = Number(last.sequence) + 1;
     const horizon = await logHorizon(db);
     const after = last.last_seq;
-    // the batch ends at the horizon, or at its MAX_ROWS-th row
-    const cut = (await db.query<{ seq: string }>(`SELECT l.seq::text AS seq FROM read_access_log l WHERE l.seq > $1 AND l.seq <= $2 ORDER BY l.seq OFFSET ${MAX_ROWS - 1} LIMIT 1`, [after, horizon])).rows[0];
-    const end = cut?.seq ?? horizon;
-    // the leaves stored with the rows (migration 014), in seq order, in one value
-    const summary = (
-      await db.query<{ n: string; leaves: string | null; from_us: string | null; to_us: string | null; patients: string[] | null }>(
-        `SELECT count(*)::text AS n, encode(string_agg(${LEAF}, ''::bytea ORDER BY seq), 'base64') AS leaves,
-           ((extract(epoch FROM min(at)) * 1000000)::bigint)::text AS from_us, ((extract(epoch FROM max(at)) * 1000000)::bigint)::text AS to_us,
-           array_agg(DISTINCT patient) AS patients
-         FROM read_access_log WHERE seq > $1 AND seq <= $2`,
-        [after, end],
-      )
-    ).rows[0];
-    const count = Number(summary.n);
-    if (count === 0 || !summary.leaves) return undefined;
-    const all = Buffer.from(summary.leaves, 'base64'); // base64 (with line breaks, which the decoder skips) parses far faster than bytea's hex
+    // the rows after the last batch, up to the horizon or the MAX_ROWS-th row, with the leaves stored with them (migration 014)
+    const chunks: Buffer[] = [];
+    const seqs: string[] = [];
+    const patientSet = new Set<string>();
+    let fromUs: bigint | undefined;
+    let toUs: bigint | undefined;
+    for (let cursor = after; seqs.length < MAX_ROWS; ) {
+      const want = Math.min(CHUNK_ROWS, MAX_ROWS - seqs.length);
+      const chunk = (
+        await db.query<{ n: string; seqs: string[] | null; leaves: string | null; from_us: string | null; to_us: string | null; patients: string[] | null }>(
+          `SELECT count(*)::text AS n, array_agg(seq::text ORDER BY seq) AS seqs, encode(string_agg(${LEAF}, ''::bytea ORDER BY seq), 'base64') AS leaves,
+             ((extract(epoch FROM min(at)) * 1000000)::bigint)::text AS from_us, ((extract(epoch FROM max(at)) * 1000000)::bigint)::text AS to_us,
+             array_agg(DISTINCT patient) AS patients
+           FROM (SELECT * FROM read_access_log WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT ${want}) rows`,
+          [cursor, horizon],
+        )
+      ).rows[0];
+      const n = Number(chunk.n);
+      if (n === 0 || !chunk.seqs || !chunk.leaves) break;
+      // base64 (with line breaks, which the decoder skips) parses far faster than bytea's hex
+      chunks.push(Buffer.from(chunk.leaves, 'base64'));
+      seqs.push(...chunk.seqs);
+      for (const p of chunk.patients ?? []) patientSet.add(p);
+      const [from, to] = [BigInt(chunk.from_us!), BigInt(chunk.to_us!)];
+      if (fromUs === undefined || from < fromUs) fromUs = from;
+      if (toUs === undefined || to > toUs) toUs = to;
+      cursor = chunk.seqs[chunk.seqs.length - 1];
+      if (n < want) break;
+    }
+    const count = seqs.length;
+    if (count === 0) return undefined;
+    // the batch ends at its MAX_ROWS-th row, or else at the horizon (seqs drawn by inserts that failed are covered too)
+    const end = count === MAX_ROWS ? seqs[count - 1] : horizon;
+    const all = Buffer.concat(chunks);
     if (all.length !== count * 32) throw new Error(`read-access log rows ${after}..${end}: ${all.length / 32} leaves for ${count} rows`);
     const leaves = Array.from({ length: count }, (_, i) => all.subarray(i * 32, i * 32 + 32));
     const root = merkleRoot(leaves).toString('hex');
-    const anchor = { sequence, merkleRoot: root, count, fromTime: atOf({ at_us: summary.from_us! }).toISOString(), toTime: atOf({ at_us: summary.to_us! }).toISOString() };
+    const anchor = { sequence, merkleRoot: root, count, fromTime: atOf({ at_us: String(fromUs) }).toISOString(), toTime: atOf({ at_us: String(toUs) }).toISOString() };
     // sealed before the anchor commits: the home hospital imports them only once their root is on the ledger
-    await disclosures.publish(sequence, leaves, summary.patients ?? [], async (patients) => {
+    await disclosures.publish(sequence, leaves, [...patientSet], async (patients) => {
       const { rows } = await db.query<LogRow & { leaf_index: string }>(
         `SELECT * FROM (SELECT ${LOG_ROW_COLUMNS}, (row_number() OVER (ORDER BY l.seq) - 1)::text AS leaf_index FROM read_access_log l WHERE l.seq > $1 AND l.seq <= $2) x
          WHERE x.patient = ANY ($3)`,
@@ -154,9 +174,9 @@ export class AuditAnchoring {
     // the record lists the rows and leaves the root was computed over (the range cannot gain rows below the horizon)
     await db.query(
       `INSERT INTO audit_anchor_batches (sequence, first_seq, last_seq, seqs, leaves, merkle_root, from_time, to_time, tx_id, block_number)
-       SELECT $1::bigint, min(seq), max(seq), array_agg(seq ORDER BY seq), string_agg(${LEAF}, ''::bytea ORDER BY seq), $4::text, $5::timestamptz, $6::timestamptz, $7::text, $8::bigint
-       FROM read_access_log WHERE seq > $2 AND seq <= $3`,
-      [sequence, after, end, root, anchor.fromTime, anchor.toTime, batch.txId, batch.blockNumber],
+       VALUES ($1::bigint, $2::bigint, $3::bigint, $4::text::bigint[], decode($5, 'base64'), $6::text, $7::timestamptz, $8::timestamptz, $9::text, $10::bigint)`,
+      // as text: PGlite serializes a bytea parameter (and an array) several times slower than the database parses these
+      [sequence, seqs[0], seqs[count - 1], `{${seqs.join(',')}}`, all.toString('base64'), root, anchor.fromTime, anchor.toTime, batch.txId, batch.blockNumber],
     );
     return batch;
   }

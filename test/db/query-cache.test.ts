@@ -30,6 +30,61 @@ describe('QueryCache', () => {
     expect(await cache.get('k', async () => ({ value: 99, validUntilMs: Infinity }))).toBe(99);
   });
 
+  it('computes once for requests that miss the same key together, and again once the database changed', async () => {
+    const feed = new LocalChangeFeed();
+    const cache = new QueryCache(feed);
+    let computed = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow = () => cache.get('k', async () => {
+      const mine = ++computed;
+      await gate;
+      return { value: mine, validUntilMs: 1_000 };
+    }, 10);
+    const together = [slow(), slow(), slow()];
+    release();
+    expect(await Promise.all(together)).toEqual([1, 1, 1]);
+    expect(computed).toBe(1);
+    feed.bump();
+    expect(await slow()).toBe(2);
+  });
+
+  it('does not share a computation with a request whose clock is past what it found valid, nor across a change', async () => {
+    const feed = new LocalChangeFeed();
+    const cache = new QueryCache(feed);
+    let computed = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const get = (now: number) => cache.get('k', async () => {
+      const mine = ++computed;
+      if (mine === 1) await gate;
+      return { value: mine, validUntilMs: 1_000 };
+    }, now);
+    const first = get(10);
+    const late = get(1_000); // a permission started or ended at 1,000: the first answer does not hold for it
+    feed.bump();
+    const afterChange = get(20);
+    release();
+    expect(await first).toBe(1);
+    expect(await afterChange).toBe(2);
+    expect(await late).toBe(3);
+  });
+
+  it('gives every request that joined a failed computation the failure, and computes again afterwards', async () => {
+    const cache = new QueryCache(new LocalChangeFeed());
+    let calls = 0;
+    const failing = () => cache.get('k', async () => {
+      calls++;
+      await new Promise((r) => setTimeout(r, 5));
+      if (calls === 1) throw new Error('database unreachable');
+      return { value: 'ok', validUntilMs: Infinity };
+    });
+    const results = await Promise.allSettled([failing(), failing()]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(await failing()).toBe('ok');
+    expect(calls).toBe(2);
+  });
+
   it('keys the decision instant by identity, never by a value a client could send', () => {
     const at = new Date(5);
     expect(QueryCache.paramsKey(['x', at], at)).toBe(QueryCache.paramsKey(['x', new Date(6)].map((p) => (p instanceof Date ? at : p)), at));
