@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { createApp } from './app.js';
+import { expressHttpClasses } from './http-classes.js';
 import { loadOrCreateSigningKey } from './auth/signing-key.js';
 import { TokenService } from './auth/tokens.js';
 import type { Database } from './db/database.js';
@@ -113,7 +114,8 @@ export async function startHospitalNode(opts: HospitalNodeOptions): Promise<Hosp
   const nodeDir = path.join(opts.dataDir, opts.name);
   const db = await openDatabase({ databaseUrl: opts.databaseUrl, dataDir: nodeDir });
   const ledger = await openLedger(opts.ledger, db, opts.mspId, opts.sharedPeer);
-  const server = http.createServer();
+  const httpClasses = expressHttpClasses();
+  const server = http.createServer(httpClasses.serverOptions);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.listenHost ?? '127.0.0.1', () => resolve());
@@ -178,6 +180,7 @@ export async function startHospitalNode(opts: HospitalNodeOptions): Promise<Hosp
     portals: portalRoutes({ clients: () => portals.clients, fhirBase: baseUrl, mspId: opts.mspId, hospitals: () => hospitals.all(), ehrUrl: smart.urls.ehr }),
     log: opts.log,
   });
+  httpClasses.adopt(app);
   server.on('request', smart.requestListener(app));
   audit.anchoring.start();
   // the portals register like any SMART app, through this node's own registration endpoint

@@ -99,7 +99,7 @@ export function fhirRouter(registry: RepositoryRegistry, opts: { submitBatch: Su
   router.get('/:type/:id', wrap(async (req, res, ctx) => {
     const repo = repoOf(req);
     const resource = await repo.read(ctx, checkId(req.params.id as string));
-    sendResource(res, ctx, 200, resource, { pretty: req.query._pretty === 'true' });
+    sendResource(res, ctx, 200, resource, { pretty: req.originalUrl.includes('?') && queryOf(req).get('_pretty') === 'true' });
   }));
 
   router.get('/:type/:id/_history/:vid', wrap(async (req, res, ctx) => {
