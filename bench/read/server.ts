@@ -48,7 +48,19 @@ interface Watch {
   gc: PerformanceObserver;
   gcPauses: { kind: number; ms: number }[];
   slow: { sql: string; ms: number }[];
+  wal?: WalPosition;
 }
+interface WalPosition {
+  redo: string;
+  lsn: string;
+}
+// where the write-ahead log is, and the last checkpoint's redo point (PGlite checkpoints inside a statement)
+const walPosition = async (): Promise<WalPosition | undefined> =>
+  query<WalPosition>('SELECT redo_lsn::text AS redo, pg_current_wal_lsn()::text AS lsn FROM pg_control_checkpoint()').then(
+    (r) => r.rows[0],
+    () => undefined, // a PostgreSQL role without the right to read the control file
+  );
+const walBytes = async (from: string, to: string) => Number((await query<{ n: string }>('SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::text AS n', [to, from])).rows[0].n);
 let watch: Watch | undefined;
 const SLOW_STATEMENT_MS = 5;
 
@@ -139,10 +151,11 @@ serve({
       });
       gc.observe({ entryTypes: ['gc'] });
       delay.enable();
-      watch = { delay, gc, gcPauses, slow: [] };
+      watch = { delay, gc, gcPauses, slow: [], wal: await walPosition() };
       return null;
     }
     if (!was) return null;
+    const wal = await walPosition();
     const ms = (ns: number) => Math.round(ns / 1e4) / 100;
     const byStatement = new Map<string, { n: number; totalMs: number; maxMs: number }>();
     for (const s of was.slow) {
@@ -160,6 +173,7 @@ serve({
       gc_scavenge: summary(gcOf(1)),
       gc_mark_compact: summary(gcOf(2)),
       slow_statements: [...byStatement.entries()].sort((a, b) => b[1].totalMs - a[1].totalMs).slice(0, 6).map(([sql, e]) => ({ sql, n: e.n, total_ms: Math.round(e.totalMs), max_ms: Math.round(e.maxMs) })),
+      ...(was.wal && wal ? { wal_mb: Math.round((await walBytes(was.wal.lsn, wal.lsn)) / 2 ** 20), checkpoint: wal.redo !== was.wal.redo } : {}),
       heap_mb: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
       rss_mb: Math.round(process.memoryUsage().rss / 2 ** 20),
     };
