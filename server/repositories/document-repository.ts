@@ -125,7 +125,9 @@ export class DocumentReferenceRepository implements ResourceRepository, LedgerTr
   ): Promise<{ rows: Row[]; total: number; resources: Resource[] }> {
     const cache = this.db.cache;
     const nowMs = ctx.now.getTime();
-    const key = `DocumentReference ${ctx.ledgerHeight} ${sql} ${QueryCache.paramsKey(params, ctx.now)}`;
+    // no ledger height in the key: a block that changes what is readable moves the cache's epoch (change-feed.ts),
+    // and one that only anchors the read log changes nothing here
+    const key = `DocumentReference ${sql} ${QueryCache.paramsKey(params, ctx.now)}`;
     return cache.get(
       key,
       async () => {

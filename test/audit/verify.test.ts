@@ -94,6 +94,24 @@ describe('anchoring the read-access log and audit:verify', () => {
     expect(result.anchoredRows).toBe(logged.length);
   });
 
+  it('a block that only anchors the read log keeps cached decisions; a Consent block moves the cache epoch', async () => {
+    const projection = net.a.ledger.client.projection;
+    await readsByRyu(2);
+    await net.a.audit.anchoring.anchorAll(); // whatever the background task left pending
+    await readsByRyu(2);
+    const epoch = await net.a.db.changes.epoch();
+    const batch = await net.a.audit.anchoring.anchorOnce();
+    expect(batch?.count).toBeGreaterThan(0);
+    await projection.waitForBlock(batch!.blockNumber);
+    expect(projection.height()).toBeGreaterThan(batch!.blockNumber);
+    expect(await net.a.db.changes.epoch()).toBe(epoch);
+
+    const consent = await fhir(net.a.baseUrl, people.tokens.patient, 'POST', 'Consent', consentBody(people.patientId, 'Practitioner/ryu', ['imaging'], ['access']));
+    expect(consent.status, consent.text).toBe(201);
+    expect(await net.a.db.changes.epoch()).toBeGreaterThan(epoch);
+    expect((await fhir(net.a.baseUrl, people.tokens.patient, 'DELETE', `Consent/${consent.body!.id}`)).status).toBeLessThan(300);
+  });
+
   it('detects a deleted row and an altered one, naming each', async () => {
     await net.a.audit.anchoring.stop(); // from here on the test anchors by hand
     await readsByRyu(4);

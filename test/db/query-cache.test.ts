@@ -91,10 +91,14 @@ describe('QueryCache', () => {
     expect(QueryCache.paramsKey(['x', new Date(5)], at)).not.toBe(QueryCache.paramsKey(['x', at], at));
   });
 
-  it('classifies statements: reads and the read log change nothing a cache holds', () => {
+  it('classifies statements: reads, the read log and a block\'s own bookkeeping change nothing a cache holds', () => {
     expect(changesData('SELECT 1')).toBe(false);
     expect(changesData('  select record FROM ledger_permissions')).toBe(false);
     expect(changesData('INSERT INTO read_access_log (at) VALUES (now())')).toBe(false);
+    expect(changesData('INSERT INTO ledger_events (block_number) SELECT 1')).toBe(false);
+    expect(changesData('INSERT INTO ledger_checkpoint (channel, next_block) VALUES ($1, $2) ON CONFLICT (channel) DO UPDATE SET next_block = 2')).toBe(false);
+    expect(changesData('INSERT INTO ledger_permissions (patient, id) SELECT 1, 2')).toBe(true);
+    expect(changesData('INSERT INTO ledger_documents_archive (x) VALUES (1)')).toBe(true);
     expect(changesData('INSERT INTO smart_revoked_tokens (jti) VALUES ($1)')).toBe(true);
     expect(changesData('WITH x AS (DELETE FROM users RETURNING 1) SELECT * FROM x')).toBe(true);
     expect(changesData('UPDATE users SET status = $1')).toBe(true);
