@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * Merkle tree hash of RFC 9162 §2.1 (Certificate Transparency): leaf = SHA-256(0x00 ‖ data),
@@ -6,11 +6,18 @@ import { createHash } from 'node:crypto';
  * Unlike a duplicate-last-node tree, no two different leaf lists share a root.
  */
 export function leafHash(data: Uint8Array): Buffer {
-  return createHash('sha256').update(Buffer.from([0])).update(data).digest();
+  const input = Buffer.allocUnsafe(1 + data.length);
+  input[0] = 0;
+  input.set(data, 1);
+  return hash('sha256', input, 'buffer');
 }
 
-function nodeHash(left: Buffer, right: Buffer): Buffer {
-  return createHash('sha256').update(Buffer.from([1])).update(left).update(right).digest();
+// one-shot hashing of one buffer: half the cost of createHash().update() ×3, and a batch root is 2,000 of them
+const node = Buffer.alloc(65, 1);
+function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
+  node.set(left, 1);
+  node.set(right, 33);
+  return hash('sha256', node, 'buffer');
 }
 
 function split(n: number): number {
@@ -19,12 +26,43 @@ function split(n: number): number {
   return k;
 }
 
+/**
+ * The root of a tree built leaf by leaf, so that a caller reading leaves in chunks hashes each chunk as it
+ * arrives. It keeps the perfect subtrees of the leaves so far, largest first (one per bit of the count); the
+ * RFC's tree of n leaves is those subtrees folded from the right.
+ */
+export class MerkleAccumulator {
+  private readonly stack: { size: number; hash: Buffer }[] = [];
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  push(leaf: Buffer): void {
+    let top = { size: 1, hash: leaf };
+    while (this.stack.length > 0 && this.stack[this.stack.length - 1].size === top.size) {
+      const left = this.stack.pop()!;
+      top = { size: left.size * 2, hash: nodeHash(left.hash, top.hash) };
+    }
+    this.stack.push(top);
+    this.count++;
+  }
+
+  /** The root over the leaves pushed so far (SHA-256 of nothing for none). */
+  root(): Buffer {
+    if (this.stack.length === 0) return hash('sha256', Buffer.alloc(0), 'buffer');
+    let root = this.stack[this.stack.length - 1].hash;
+    for (let i = this.stack.length - 2; i >= 0; i--) root = nodeHash(this.stack[i].hash, root);
+    return root;
+  }
+}
+
 /** The root over leaf hashes (SHA-256 of nothing for an empty list). */
 export function merkleRoot(leaves: readonly Buffer[]): Buffer {
-  if (leaves.length === 0) return createHash('sha256').digest();
-  if (leaves.length === 1) return leaves[0];
-  const k = split(leaves.length);
-  return nodeHash(merkleRoot(leaves.slice(0, k)), merkleRoot(leaves.slice(k)));
+  const tree = new MerkleAccumulator();
+  for (const leaf of leaves) tree.push(leaf);
+  return tree.root();
 }
 
 /** The inclusion proof (audit path) of leaf `index`, bottom-up. */

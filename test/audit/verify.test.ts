@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditAnchor } from '../../chaincode/src/records.js';
 import { canonicalRow, type LogRow } from '../../server/audit/canonical-row.js';
 import { verifyAuditLog } from '../../server/audit/index.js';
-import { inclusionProof, leafHash, merkleRoot, verifyInclusion } from '../../server/audit/merkle.js';
+import { inclusionProof, leafHash, MerkleAccumulator, merkleRoot, verifyInclusion } from '../../server/audit/merkle.js';
 import { openSealed, sealFor } from '../../server/documents/index.js';
 import { LedgerRejectedError } from '../../server/ledger/errors.js';
 import { vaultContext } from '../../server/membership/key-vault.js';
@@ -33,6 +33,23 @@ describe('Merkle tree (RFC 9162)', () => {
         }
       }
     }
+  });
+
+  it('a tree built leaf by leaf has the RFC root at every size, asked for midway or not', () => {
+    const many = Array.from({ length: 2000 }, (_, i) => leafHash(Buffer.from(`row ${i}`)));
+    const tree = new MerkleAccumulator();
+    expect(tree.root().toString('hex')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    for (const [i, leaf] of many.entries()) {
+      tree.push(leaf);
+      const n = i + 1;
+      if (![1, 2, 3, 255, 256, 257, 400, 1023, 1999, 2000].includes(n)) continue;
+      const root = tree.root();
+      expect(tree.size).toBe(n);
+      for (const index of [0, Math.floor(n / 2), n - 1]) {
+        expect(verifyInclusion(many[index], index, n, inclusionProof(many.slice(0, n), index), root)).toBe(true);
+      }
+    }
+    expect(merkleRoot(many).equals(tree.root())).toBe(true);
   });
 
   it('no two leaf lists share a root: a duplicated last leaf changes it', () => {
