@@ -1,5 +1,7 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { changesData, LocalChangeFeed } from '../../server/db/change-feed.js';
+import { changesData, LocalChangeFeed, UNCACHED_TABLES } from '../../server/db/change-feed.js';
 import { openDatabase } from '../../server/db/open.js';
 import { QueryCache } from '../../server/db/query-cache.js';
 import { createScratchDatabase } from '../support/postgres.js';
@@ -102,6 +104,21 @@ describe('QueryCache', () => {
     expect(changesData('INSERT INTO smart_revoked_tokens (jti) VALUES ($1)')).toBe(true);
     expect(changesData('WITH x AS (DELETE FROM users RETURNING 1) SELECT * FROM x')).toBe(true);
     expect(changesData('UPDATE users SET status = $1')).toBe(true);
+  });
+});
+
+describe('tables whose writes leave the cache in place', () => {
+  const serverDir = new URL('../../server', import.meta.url).pathname;
+  const sources = (fs.readdirSync(serverDir, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')).map((f) => ({ file: f, text: fs.readFileSync(path.join(serverDir, f), 'utf8') }));
+  const readsUncached = new RegExp(`\\b(FROM|JOIN)\\s+(${UNCACHED_TABLES.join('|')})\\b`, 'i');
+
+  it('are never read by a module that caches a read, so no cached answer can depend on them', () => {
+    const readers = sources.filter((s) => readsUncached.test(s.text)).map((s) => s.file);
+    expect(readers.length).toBeGreaterThan(0); // the pattern finds the modules that do read them
+    // modules that cache reads, and the one that writes the decision SQL the document cache runs
+    const caching = sources.filter((s) => /\bcache\.get\(/.test(s.text) || s.file === path.join('decisions', 'access.ts')).map((s) => s.file);
+    expect(caching.length).toBeGreaterThan(0);
+    expect(readers.filter((f) => caching.includes(f))).toEqual([]);
   });
 });
 
