@@ -6,6 +6,13 @@ import { openDatabase } from '../../server/db/open.js';
 import { QueryCache } from '../../server/db/query-cache.js';
 import { createScratchDatabase } from '../support/postgres.js';
 
+/** A promise the test resolves when it chooses: a computation held open while other requests arrive. */
+function opening(): { gate: Promise<void>; release: () => void } {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  return { gate, release };
+}
+
 describe('QueryCache', () => {
   it('serves a result again until the database changes or its validity ends', async () => {
     const feed = new LocalChangeFeed();
@@ -36,8 +43,7 @@ describe('QueryCache', () => {
     const feed = new LocalChangeFeed();
     const cache = new QueryCache(feed);
     let computed = 0;
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
+    const { gate, release } = opening();
     const slow = () => cache.get('k', async () => {
       const mine = ++computed;
       await gate;
@@ -55,8 +61,7 @@ describe('QueryCache', () => {
     const feed = new LocalChangeFeed();
     const cache = new QueryCache(feed);
     let computed = 0;
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
+    const { gate, release } = opening();
     const get = (now: number) => cache.get('k', async () => {
       const mine = ++computed;
       if (mine === 1) await gate;
