@@ -16,8 +16,10 @@
 // one endpoint at a time, so the server under test shares neither an event loop nor, while measuring, a core
 // with its client. (wrk is not packaged here and autocannon would add a dependency tree for the same loop.)
 // Scale check: the FHIR reads are measured with 1,000 permissions / 100 documents on the ledger, then again
-// after growing it to --permissions / --documents; `--quick` grows to 20,000 / 2,000. Query plans of the
+// after growing it to --permissions / --documents; `--quick` grows to 20,000 / 2,000. Each size is measured at rest:
+// once the replica has caught up, a checkpoint and a sync write the population's dirty pages out first. Query plans of the
 // statements one read and one search run are printed at the large scale. Last stdout line: one JSON object.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -91,6 +93,24 @@ async function waitForReplica(server: ChildHandle, block: number): Promise<Count
     await new Promise((r) => setTimeout(r, 1_000));
   }
 }
+
+/**
+ * After a population, the database's and the kernel's dirty pages (gigabytes at full size) are written back over
+ * the next minute, on the cores the measurement shares. A checkpoint and a sync write them now, at both sizes, so
+ * that each size is measured at rest and the scale ratio compares ledger sizes rather than what a bulk load leaves.
+ */
+async function settle(server: ChildHandle): Promise<void> {
+  const started = Date.now();
+  const checkpointed = await server.request<boolean>('checkpoint');
+  execFileSync('sync');
+  log(`  settled in ${round((Date.now() - started) / 1000, 1)} s (${checkpointed ? 'checkpoint and sync' : 'sync; no right to CHECKPOINT'}; ${dirtyMb()} MB dirty in the page cache now)`);
+}
+
+const dirtyMb = () => {
+  const meminfo = fs.existsSync('/proc/meminfo') ? fs.readFileSync('/proc/meminfo', 'utf8') : '';
+  const kb = /^Dirty:\s+(\d+) kB/m.exec(meminfo)?.[1];
+  return kb === undefined ? '?' : round(Number(kb) / 1024, 0);
+};
 
 /** The four measurements of one ledger size, one endpoint at a time; the baseline starts on first use. */
 function measurer(server: ChildHandle, info: ServerInfo, scenario: Scenario, children: ChildHandle[]) {
@@ -202,6 +222,7 @@ async function main() {
       await server.request('analyze');
       const totalSeconds = (Date.now() - started) / 1000;
       log(`ledger: ${counts.permissions} permissions, ${counts.documents} documents, block ${counts.replicaHeight}; ${round(committedSeconds, 0)} s to commit, ${round(totalSeconds, 0)} s until the replica caught up`);
+      await settle(server);
       return { counts, committedSeconds, totalSeconds };
     };
     const m = measurer(server, info, scenario, children);
