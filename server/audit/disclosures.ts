@@ -3,7 +3,7 @@ import type { Database } from '../db/database.js';
 import { BlobNotFoundError, IntegrityError, NoKeyError, openSealed, sealFor, type BlobStore } from '../documents/index.js';
 import type { KeyHolders } from '../repositories/key-holders.js';
 import { canonicalRow, type LogRow } from './canonical-row.js';
-import { inclusionProof, leafHash, verifyInclusion } from './merkle.js';
+import { leafHash, MerkleTree, verifyInclusion } from './merkle.js';
 
 const PSEUDONYM = /^[0-9a-f]{64}$/;
 const MAX_BYTES = 16 * 1024 * 1024;
@@ -46,6 +46,7 @@ export class Disclosures {
     const { rows: foreign } = await db.query<{ pseudonym: string }>('SELECT pseudonym FROM ledger_patients WHERE pseudonym = ANY ($1) AND home_msp <> $2', [candidates, mspId]);
     if (foreign.length === 0) return;
     const rows = await rowsOf(foreign.map((f) => f.pseudonym));
+    const tree = new MerkleTree(leaves);
     for (const { pseudonym } of foreign) {
       const publicJwk = await keys.publicKeyOf(pseudonym);
       if (!publicJwk) continue;
@@ -53,7 +54,7 @@ export class Disclosures {
         msp: mspId,
         sequence,
         size: leaves.length,
-        rows: rows.filter(({ row }) => row.patient === pseudonym).map(({ row, index }) => ({ row, index, proof: inclusionProof(leaves, index).map((h) => h.toString('hex')) })),
+        rows: rows.filter(({ row }) => row.patient === pseudonym).map(({ row, index }) => ({ row, index, proof: tree.proof(index).map((h) => h.toString('hex')) })),
       };
       const jwe = await sealFor({ id: pseudonym, publicJwk }, Buffer.from(JSON.stringify(sealed), 'utf8'), { sub: pseudonym, cty: 'disclosures' });
       await blobs.put(`${Disclosures.prefix(pseudonym)}${mspId}-${sequence}.jwe`, Readable.from([Buffer.from(jwe, 'utf8')]));

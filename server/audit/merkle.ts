@@ -65,14 +65,51 @@ export function merkleRoot(leaves: readonly Buffer[]): Buffer {
   return tree.root();
 }
 
-/** The inclusion proof (audit path) of leaf `index`, bottom-up. */
-export function inclusionProof(leaves: readonly Buffer[], index: number): Buffer[] {
-  if (index < 0 || index >= leaves.length) throw new RangeError('leaf index out of range');
-  if (leaves.length === 1) return [];
-  const k = split(leaves.length);
-  return index < k
-    ? [...inclusionProof(leaves.slice(0, k), index), merkleRoot(leaves.slice(k))]
-    : [...inclusionProof(leaves.slice(k), index - k), merkleRoot(leaves.slice(0, k))];
+/**
+ * A whole tree over a batch's leaves, for proving many of them: each subtree's hash is computed once and kept,
+ * so the first proof costs n hashes and every further one none (an inclusion proof built alone costs n).
+ */
+export class MerkleTree {
+  private readonly subtrees = new Map<number, Buffer>();
+
+  constructor(private readonly leaves: readonly Buffer[]) {}
+
+  root(): Buffer {
+    return this.leaves.length === 0 ? hash('sha256', Buffer.alloc(0), 'buffer') : this.subtree(0, this.leaves.length);
+  }
+
+  /** The inclusion proof (audit path) of leaf `index`, bottom-up. */
+  proof(index: number): Buffer[] {
+    if (!Number.isInteger(index) || index < 0 || index >= this.leaves.length) throw new RangeError('leaf index out of range');
+    const topDown: Buffer[] = [];
+    let start = 0;
+    let size = this.leaves.length;
+    while (size > 1) {
+      const k = split(size);
+      if (index - start < k) {
+        topDown.push(this.subtree(start + k, size - k));
+        size = k;
+      } else {
+        topDown.push(this.subtree(start, k));
+        start += k;
+        size -= k;
+      }
+    }
+    return topDown.reverse();
+  }
+
+  private subtree(start: number, size: number): Buffer {
+    if (size === 1) return this.leaves[start];
+    const key = start * (this.leaves.length + 1) + size;
+    let h = this.subtrees.get(key);
+    if (!h) {
+      const k = split(size);
+      const left = this.subtree(start, k);
+      h = nodeHash(left, this.subtree(start + k, size - k));
+      this.subtrees.set(key, h);
+    }
+    return h;
+  }
 }
 
 /** RFC 9162 §2.1.3.2: does `proof` place `leaf` at `index` of a tree of `size` leaves with this root? */

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditAnchor } from '../../chaincode/src/records.js';
 import { canonicalRow, type LogRow } from '../../server/audit/canonical-row.js';
 import { verifyAuditLog } from '../../server/audit/index.js';
-import { inclusionProof, leafHash, MerkleAccumulator, merkleRoot, verifyInclusion } from '../../server/audit/merkle.js';
+import { leafHash, MerkleAccumulator, merkleRoot, MerkleTree, verifyInclusion } from '../../server/audit/merkle.js';
 import { openSealed, sealFor } from '../../server/documents/index.js';
 import { LedgerRejectedError } from '../../server/ledger/errors.js';
 import { vaultContext } from '../../server/membership/key-vault.js';
@@ -19,11 +19,14 @@ const run = promisify(execFile);
 describe('Merkle tree (RFC 9162)', () => {
   const leaves = Array.from({ length: 13 }, (_, i) => leafHash(Buffer.from(`row ${i}`)));
 
-  it('proves every leaf of trees of every size from 1 to 13, and nothing else', () => {
+  it('proves every leaf of trees of every size from 1 to 13 from one tree each, and nothing else', () => {
     for (let n = 1; n <= leaves.length; n++) {
       const root = merkleRoot(leaves.slice(0, n));
-      for (let i = 0; i < n; i++) {
-        const proof = inclusionProof(leaves.slice(0, n), i);
+      const tree = new MerkleTree(leaves.slice(0, n));
+      expect(tree.root().equals(root)).toBe(true);
+      // from the left for even sizes and from the right for odd ones: the subtrees a proof keeps serve any order
+      for (const i of Array.from({ length: n }, (_, j) => (n % 2 ? n - 1 - j : j))) {
+        const proof = tree.proof(i);
         expect(verifyInclusion(leaves[i], i, n, proof, root)).toBe(true);
         expect(verifyInclusion(leaves[(i + 1) % leaves.length], i, n, proof, root)).toBe(false);
         if (proof.length) {
@@ -46,7 +49,7 @@ describe('Merkle tree (RFC 9162)', () => {
       const root = tree.root();
       expect(tree.size).toBe(n);
       for (const index of [0, Math.floor(n / 2), n - 1]) {
-        expect(verifyInclusion(many[index], index, n, inclusionProof(many.slice(0, n), index), root)).toBe(true);
+        expect(verifyInclusion(many[index], index, n, new MerkleTree(many.slice(0, n)).proof(index), root)).toBe(true);
       }
     }
     expect(merkleRoot(many).equals(tree.root())).toBe(true);
@@ -165,10 +168,12 @@ describe('anchoring the read-access log and audit:verify', () => {
     await net.a.db.query('INSERT INTO audit_anchor_batches SELECT * FROM kept');
   });
 
-  it("a read of A's patient served by B reaches her history at A only with a proof that leads to B's anchored root", async () => {
+  it("reads of A's patient served by B reach her history at A only with proofs that lead to B's anchored root", async () => {
     const p = people.pseudonym;
+    // three rows of one batch, each proven from the same tree
     await net.b.db.query(
-      `INSERT INTO read_access_log (at, username, agent, patient, resource_type, resource_id, action, purpose, ledger_height) VALUES (now(), 'lee', 'HospitalBMSP/Practitioner/lee', $1, 'Binary', $2, 'download', 'TREAT', 1)`,
+      `INSERT INTO read_access_log (at, username, agent, patient, resource_type, resource_id, action, purpose, ledger_height)
+       SELECT now() + i * interval '1 millisecond', 'lee', 'HospitalBMSP/Practitioner/lee', $1, 'Binary', $2, 'download', 'TREAT', 1 FROM generate_series(1, 3) i`,
       [p, documentId],
     );
     const batch = (await net.b.audit.anchoring.anchorAll()) ?? (await (async () => {
@@ -185,7 +190,8 @@ describe('anchoring the read-access log and audit:verify', () => {
     const genuine = await read();
     const { rows: [mara] } = await net.a.db.query<{ encryption_key_sealed: string; encryption_public_jwk: JWK }>(`SELECT encryption_key_sealed, encryption_public_jwk FROM users WHERE username = 'mara'`);
     const sealed = JSON.parse((await openSealed(genuine.toString('utf8'), await net.a.vault.openJwk(mara.encryption_key_sealed, vaultContext.userEncryptionKey('mara')), { sub: p })).toString('utf8'));
-    expect(sealed.rows.map((r: { row: { agent: string } }) => r.row.agent)).toEqual(['HospitalBMSP/Practitioner/lee']);
+    expect(sealed.rows.map((r: { row: { agent: string } }) => r.row.agent)).toEqual(Array(3).fill('HospitalBMSP/Practitioner/lee'));
+    expect(new Set(sealed.rows.map((r: { index: number }) => r.index)).size).toBe(3);
     // whoever can write the shared blob store can seal to her public key; a changed row has no proof to the root
     sealed.rows[0].row.username = 'mallory';
     sealed.rows[0].row.agent = 'HospitalBMSP/Practitioner/mallory';
@@ -195,7 +201,7 @@ describe('anchoring the read-access log and audit:verify', () => {
 
     await net.a.documents.blobs.put(key, Readable.from([genuine]));
     const fromB = (await history()).filter((e: { source: { site: string } }) => e.source.site === 'HospitalBMSP');
-    expect(fromB.map((e: { agent: { who: { reference: string } }[] }) => e.agent[0].who.reference)).toEqual([`${net.b.baseUrl}/Practitioner/lee`]);
+    expect(fromB.map((e: { agent: { who: { reference: string } }[] }) => e.agent[0].who.reference)).toEqual(Array(3).fill(`${net.b.baseUrl}/Practitioner/lee`));
   });
 
   it('a backlog larger than one batch is anchored as consecutive batches of at most 2,000 rows, every row proven', async () => {
