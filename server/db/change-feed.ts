@@ -22,13 +22,13 @@ export class LocalChangeFeed implements ChangeFeed {
 }
 
 /**
- * Tables no cached read (QueryCache) depends on: the read-access log and its anchor batches, and the parts of a
+ * Tables no cached read (QueryCache) depends on: the read-access log and its anchor batches, the parts of a
  * projected block that record it rather than decide anything (its events, the audit anchors it carries, the
- * checkpoint). Writing only these invalidates nothing, so a block that carries only an audit anchor (several a
- * second under load) leaves every cached decision in place. A cached read that ever queries one of these tables
- * must take it off this list.
+ * checkpoint), and how far the key-sharing task has followed those blocks. Writing only these invalidates nothing,
+ * so a block that carries only an audit anchor (several a second under load) leaves every cached decision in place.
+ * A cached read that ever queries one of these tables must take it off this list.
  */
-export const UNCACHED_TABLES = ['read_access_log', 'audit_anchor_batches', 'ledger_events', 'ledger_audit_anchors', 'ledger_checkpoint'] as const;
+export const UNCACHED_TABLES = ['read_access_log', 'audit_anchor_batches', 'ledger_events', 'ledger_audit_anchors', 'ledger_checkpoint', 'grantee_key_checkpoint'] as const;
 const UNCACHED_WRITE = new RegExp(`^\\s*INSERT\\s+INTO\\s+(${UNCACHED_TABLES.join('|')})\\b`, 'i');
 const READ_ONLY = /^\s*(SELECT|SHOW|EXPLAIN|VALUES|LOCK)\b/i;
 

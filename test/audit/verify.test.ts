@@ -125,6 +125,11 @@ describe('anchoring the read-access log and audit:verify', () => {
     await projection.waitForBlock(batch!.blockNumber);
     expect(projection.height()).toBeGreaterThan(batch!.blockNumber);
     expect(await net.a.db.changes.epoch()).toBe(epoch);
+    // the key-sharing task (every 2 s) follows the block for break-glass events and records how far it got
+    expect(await net.a.sharing.granteeKeys.followEmergencyAccess()).toBe(0);
+    const { rows: followed } = await net.a.db.query<{ n: number }>(`SELECT next_block AS n FROM grantee_key_checkpoint WHERE name = 'emergency'`);
+    expect(Number(followed[0].n)).toBeGreaterThan(batch!.blockNumber);
+    expect(await net.a.db.changes.epoch()).toBe(epoch);
 
     const consent = await fhir(net.a.baseUrl, people.tokens.patient, 'POST', 'Consent', consentBody(people.patientId, 'Practitioner/ryu', ['imaging'], ['access']));
     expect(consent.status, consent.text).toBe(201);
