@@ -49,6 +49,7 @@ interface Watch {
   gcPauses: { kind: number; ms: number }[];
   slow: { sql: string; ms: number }[];
   wal?: WalPosition;
+  epoch: number;
 }
 interface WalPosition {
   redo: string;
@@ -151,7 +152,7 @@ serve({
       });
       gc.observe({ entryTypes: ['gc'] });
       delay.enable();
-      watch = { delay, gc, gcPauses, slow: [], wal: await walPosition() };
+      watch = { delay, gc, gcPauses, slow: [], wal: await walPosition(), epoch: await node.db.changes.epoch() };
       return null;
     }
     if (!was) return null;
@@ -174,6 +175,8 @@ serve({
       gc_mark_compact: summary(gcOf(2)),
       slow_statements: [...byStatement.entries()].sort((a, b) => b[1].totalMs - a[1].totalMs).slice(0, 6).map(([sql, e]) => ({ sql, n: e.n, total_ms: Math.round(e.totalMs), max_ms: Math.round(e.maxMs) })),
       ...(was.wal && wal ? { wal_mb: Math.round((await walBytes(was.wal.lsn, wal.lsn)) / 2 ** 20), checkpoint: wal.redo !== was.wal.redo } : {}),
+      // how often a write dropped every cached read during the window (a block that changes nothing cached should not)
+      cache_epoch_moves: (await node.db.changes.epoch()) - was.epoch,
       heap_mb: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
       rss_mb: Math.round(process.memoryUsage().rss / 2 ** 20),
     };
