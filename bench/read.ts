@@ -95,9 +95,10 @@ async function waitForReplica(server: ChildHandle, block: number): Promise<Count
 }
 
 /**
- * After a population, the database's and the kernel's dirty pages (gigabytes at full size) are written back over
- * the next minute, on the cores the measurement shares. A checkpoint and a sync write them now, at both sizes, so
- * that each size is measured at rest and the scale ratio compares ledger sizes rather than what a bulk load leaves.
+ * After a population, the database's dirty buffers and the kernel's dirty pages are written back later, on the
+ * cores the measurement shares (the kernel within about 30 s, PostgreSQL at its next checkpoint). A checkpoint and a
+ * sync write them now, at both sizes, so that each size is measured at rest and the scale ratio compares ledger
+ * sizes rather than what a bulk load leaves behind.
  */
 async function settle(server: ChildHandle): Promise<void> {
   const started = Date.now();
