@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CodeSystem, Resource, SearchParameter, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
+import type { CodeSystem, OperationDefinition, Resource, SearchParameter, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
 
 export const CONSENTRY_FHIR_BASE = 'http://consentry.example/fhir';
 
@@ -33,13 +33,15 @@ export const SEARCH_PARAMETER = {
   ledgerTx: `${CONSENTRY_FHIR_BASE}/SearchParameter/ledger-tx`,
 } as const;
 
-export type ConformanceResource = StructureDefinition | CodeSystem | ValueSet | SearchParameter;
+export type ConformanceResource = StructureDefinition | CodeSystem | ValueSet | SearchParameter | OperationDefinition;
 
 export interface ProfileSet {
   structureDefinitions: StructureDefinition[];
   codeSystems: CodeSystem[];
   valueSets: ValueSet[];
   searchParameters: SearchParameter[];
+  /** Consentry's own operations (the CapabilityStatement lists them from here) */
+  operationDefinitions: OperationDefinition[];
   byUrl: ReadonlyMap<string, ConformanceResource>;
 }
 
@@ -55,16 +57,17 @@ function readJsonFiles(dir: string): Resource[] {
     .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Resource);
 }
 
-/** Every StructureDefinition, CodeSystem, ValueSet and SearchParameter of profiles/. */
+/** Every StructureDefinition, CodeSystem, ValueSet, SearchParameter and OperationDefinition of profiles/. */
 export function loadProfiles(): ProfileSet {
   if (cached) return cached;
-  const set: ProfileSet = { structureDefinitions: [], codeSystems: [], valueSets: [], searchParameters: [], byUrl: new Map() };
+  const set: ProfileSet = { structureDefinitions: [], codeSystems: [], valueSets: [], searchParameters: [], operationDefinitions: [], byUrl: new Map() };
   const byUrl = new Map<string, ConformanceResource>();
   for (const r of readJsonFiles(PROFILES_DIR)) {
     if (r.resourceType === 'StructureDefinition') set.structureDefinitions.push(r);
     else if (r.resourceType === 'CodeSystem') set.codeSystems.push(r);
     else if (r.resourceType === 'ValueSet') set.valueSets.push(r);
     else if (r.resourceType === 'SearchParameter') set.searchParameters.push(r);
+    else if (r.resourceType === 'OperationDefinition') set.operationDefinitions.push(r);
     else throw new Error(`profiles/ holds an unexpected ${r.resourceType}`);
     const url = (r as ConformanceResource).url;
     if (!url) throw new Error(`profiles/ ${r.resourceType}/${r.id} has no url`);

@@ -10,7 +10,7 @@ export interface ResourceClaim {
   searchParam?: { name: string; type: string; definition?: string }[];
   searchInclude?: string[];
   searchRevInclude?: string[];
-  operation?: { name: string }[];
+  operation?: { name: string; definition?: string }[];
   supportedProfile?: string[];
   versioning?: string;
   updateCreate?: boolean;
@@ -126,11 +126,19 @@ export async function probeOperationsAndProfiles(user: FhirUser, claim: Resource
       if (answer.status !== 200) problems.push(`${type}/$${op.name} is listed but answered ${answer.status} ${answerText(answer)}`);
       continue;
     }
-    // an operation that needs its parameters (or an instance) answers empty input with its own 4xx, not "unknown operation"
+    // the OperationDefinition it names is ours, for this operation on this type
+    const definition = op.definition === undefined ? undefined : conformanceResource(op.definition);
+    if (definition?.resourceType !== 'OperationDefinition' || definition.code !== op.name || !(definition.resource ?? []).includes(type as never)) {
+      problems.push(`${type}/$${op.name}: definition ${op.definition} is not one of our OperationDefinitions for ${type}`);
+      continue;
+    }
+    // an operation that needs its parameters (or an instance) answers empty input with its own 4xx, not "unknown
+    // operation", at each level its definition declares, and like an unknown operation at the others
     const onType = await user.raw('POST', `${type}/$${op.name}`, { body: '{"resourceType":"Parameters"}', headers: json });
     const onInstance = await user.raw('POST', `${type}/conformance-probe/$${op.name}`, { body: '{"resourceType":"Parameters"}', headers: json });
     if (onType.status >= 500 || onInstance.status >= 500) problems.push(`${type}/$${op.name} answered ${onType.status}/${onInstance.status}`);
-    if (unknownAnswer(onType, op.name) && unknownInstanceAnswer(onInstance, op.name)) problems.push(`${type}/$${op.name} is listed but answers like an unknown operation: ${answerText(onType)}`);
+    if (unknownAnswer(onType, op.name) === definition.type) problems.push(`${type}/$${op.name}: its definition says type ${definition.type}, the server answers ${onType.status} ${answerText(onType)}`);
+    if (unknownInstanceAnswer(onInstance, op.name) === definition.instance) problems.push(`${type}/<id>/$${op.name}: its definition says instance ${definition.instance}, the server answers ${onInstance.status} ${answerText(onInstance)}`);
   }
   for (const url of claim.supportedProfile ?? []) {
     const sd = structureDefinition(url);
@@ -157,6 +165,20 @@ export async function probeSystem(user: FhirUser, statement: Resource): Promise<
   }
   const unknownType = await user.raw('GET', 'Observation?_count=1');
   if (unknownType.status !== 404) problems.push(`an unlisted type (Observation) answered ${unknownType.status}`);
+  // operations on the base: each names one of our system-level OperationDefinitions and answers the admin with
+  // Parameters holding every output its definition requires
+  const operations = (statement.rest as { operation?: { name: string; definition?: string }[] }[])[0].operation ?? [];
+  for (const op of operations) {
+    const definition = op.definition === undefined ? undefined : conformanceResource(op.definition);
+    if (definition?.resourceType !== 'OperationDefinition' || definition.code !== op.name || !definition.system) {
+      problems.push(`system $${op.name}: definition ${op.definition} is not one of our system-level OperationDefinitions`);
+      continue;
+    }
+    const answer = await user.raw(definition.affectsState ? 'POST' : 'GET', `$${op.name}`);
+    const returned = new Set(((answer.json?.parameter as { name: string }[] | undefined) ?? []).map((p) => p.name));
+    const missing = (definition.parameter ?? []).filter((p) => p.use === 'out' && p.min > 0 && !returned.has(p.name)).map((p) => p.name);
+    if (answer.status !== 200 || answer.json?.resourceType !== 'Parameters' || missing.length > 0) problems.push(`system $${op.name} answered ${answer.status}, missing ${missing.join(', ')}: ${answerText(answer)}`);
+  }
   return problems;
 }
 

@@ -1,4 +1,4 @@
-import { CONSENTRY_FHIR_BASE, loadProfiles, PROFILE } from '../../profiles/index.js';
+import { loadProfiles, PROFILE } from '../../profiles/index.js';
 import type { RepositoryRegistry } from './registry.js';
 import type { ResourceRepository } from './repository.js';
 
@@ -20,17 +20,20 @@ const REVINCLUDES: Record<string, { spec: string; source: string }[]> = {
   ],
 };
 
-/** Consentry's operations beyond `$validate`, by the type they are invoked on (routes in membership/, repositories/, emergency/). */
-const OPERATIONS: Record<string, string[]> = {
-  Patient: ['enroll', 'revoke-identity', 'export-keys', 'rotate-keys', 'erase', 'break-glass'],
-  Practitioner: ['enroll', 'revoke-identity'],
-  DocumentReference: ['rotate-key'],
-};
-
+/**
+ * `$validate` on every type, then Consentry's own operations on the types their OperationDefinitions (profiles/)
+ * name (routes in membership/, repositories/, emergency/; the conformance suite calls each at the levels its
+ * definition declares).
+ */
 const operationsOf = (type: string) => [
   { name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' },
-  ...(OPERATIONS[type] ?? []).map((name) => ({ name, definition: `${CONSENTRY_FHIR_BASE}/OperationDefinition/${type}-${name}` })),
+  ...loadProfiles()
+    .operationDefinitions.filter((d) => (d.resource ?? []).includes(type as never))
+    .map((d) => ({ name: d.code, definition: d.url! })),
 ];
+
+/** Operations invoked on the base URL (the FHIR endpoint itself). */
+const systemOperations = () => loadProfiles().operationDefinitions.filter((d) => d.system).map((d) => ({ name: d.code, definition: d.url! }));
 
 const PROFILES: Record<string, string> = { Consent: PROFILE.consent, DocumentReference: PROFILE.documentReference };
 
@@ -73,8 +76,8 @@ export function capabilityStatement(registry: RepositoryRegistry, opts: { baseUr
         security: { cors: false, description: 'Bearer JWT issued by this hospital; every response is decided by the ledger' },
         resource: [...resources, ...(opts.extraResources ?? [])],
         interaction: [{ code: 'batch' }, { code: 'transaction' }],
-        // admins only: ledger and replica height, latest blocks, and optionally a ledger:verify run
-        operation: [{ name: 'ledger-status', definition: `${CONSENTRY_FHIR_BASE}/OperationDefinition/ledger-status` }],
+        // $ledger-status (admins only): ledger and replica height, latest blocks, and optionally a ledger:verify run
+        operation: systemOperations(),
       },
     ],
   };

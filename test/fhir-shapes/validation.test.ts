@@ -14,18 +14,30 @@ import {
 import { clientConsent, GRANTEES, leePermission, toConsentCtx } from './fixtures.js';
 
 describe('profiles/', () => {
-  it('holds the two profiles, nine extensions, the data-category CodeSystem and ValueSet, and SearchParameters', () => {
+  it('holds the two profiles, nine extensions, the data-category CodeSystem and ValueSet, SearchParameters and OperationDefinitions', () => {
     const p = loadProfiles();
     expect(p.structureDefinitions.map((sd) => sd.url)).toEqual(expect.arrayContaining([PROFILE.consent, PROFILE.documentReference]));
     expect(p.structureDefinitions.filter((sd) => sd.type === 'Extension')).toHaveLength(9);
     expect(p.codeSystems[0].concept?.map((c) => c.code)).toEqual(['history-physical', 'lab-results', 'radiation-dose', 'imaging', 'treatment-plan', 'patient-private']);
     expect(p.valueSets[0].compose?.include[0].system).toBe(p.codeSystems[0].url);
     expect(p.searchParameters.length).toBeGreaterThanOrEqual(3);
+    expect(p.operationDefinitions.map((d) => d.id).sort()).toEqual([
+      'DocumentReference-rotate-key',
+      'Patient-break-glass',
+      'Patient-enroll',
+      'Patient-erase',
+      'Patient-export-keys',
+      'Patient-revoke-identity',
+      'Patient-rotate-keys',
+      'Practitioner-enroll',
+      'Practitioner-revoke-identity',
+      'ledger-status',
+    ]);
   });
 
   it('every conformance resource validates clean against R4', () => {
     const p = loadProfiles();
-    for (const r of [...p.structureDefinitions, ...p.codeSystems, ...p.valueSets, ...p.searchParameters]) {
+    for (const r of [...p.structureDefinitions, ...p.codeSystems, ...p.valueSets, ...p.searchParameters, ...p.operationDefinitions]) {
       expect({ id: r.id, issues: validateResource(r) }).toEqual({ id: r.id, issues: [] });
     }
   });
