@@ -83,13 +83,14 @@ export async function getPractitioner(ctx: ConsentContext, practitionerId: strin
 
 /** By an admin of that MSP, for its own organization only; re-registration replaces the key. */
 export async function registerOrganization(ctx: ConsentContext, recordJson: string): Promise<OrganizationRecord> {
-  const input = v.objectArg(recordJson, 'organization record', ['msp', 'encryptionKey']);
+  const input = v.objectArg(recordJson, 'organization record', ['msp', 'encryptionKey', 'signingKey']);
   const msp = v.mspId(input.msp, 'msp');
   const encryptionKey = v.publicJwk(input.encryptionKey, 'encryptionKey');
+  const signingKey = input.signingKey === undefined ? undefined : v.p256PublicJwk(input.signingKey, 'signingKey');
   const caller = ctx.caller;
   if (caller.role !== 'admin') throw denied('only an admin may register an organization key');
   if (msp !== caller.mspId) throw denied(`an admin of ${caller.mspId} may register only the key of ${caller.mspId}`);
-  const record: OrganizationRecord = { msp, encryptionKey, registeredAt: ctx.now };
+  const record: OrganizationRecord = { msp, encryptionKey, ...(signingKey ? { signingKey } : {}), registeredAt: ctx.now };
   await ctx.store.put('organization', [msp], record);
   ctx.emit('OrganizationRegistered', { organization: record });
   return record;

@@ -23,11 +23,13 @@ export interface PractitionerRecord {
 
 /**
  * A hospital's own encryption key, for permissions granted to the organization: data keys are wrapped for
- * it, and only that hospital holds the private key.
+ * it, and only that hospital holds the private key. Its signing key, when registered, vouches for what it shares.
  */
 export interface OrganizationRecord {
   msp: string;
   encryptionKey: Jwk;
+  /** P-256 public key (ES256) that verifies what the hospital signs for other hospitals: the demographics it shares */
+  signingKey?: Jwk;
   registeredAt: string;
 }
 

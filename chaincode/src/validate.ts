@@ -117,6 +117,13 @@ export function publicJwk(value: unknown, what: string): Jwk {
   return jwk as Jwk;
 }
 
+/** A public EC P-256 JWK (an ES256 verification key). */
+export function p256PublicJwk(value: unknown, what: string): Jwk {
+  const jwk = publicJwk(value, what);
+  if (jwk.kty !== 'EC' || jwk.crv !== 'P-256' || typeof jwk.x !== 'string' || typeof jwk.y !== 'string') throw invalid(`${what} must be an EC P-256 public key`);
+  return jwk;
+}
+
 export function instant(value: unknown, what: string): string {
   return normalizeInstant(value, what);
 }

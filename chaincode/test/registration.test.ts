@@ -102,4 +102,16 @@ describe('RegisterOrganization', () => {
     expectFailure(await net.submit(c.adminB, 'RegisterOrganization', [rec({ name: 'B' })]), 'Invalid argument', 'unknown field');
     expectFailure(await net.evaluate(c.lee, 'GetOrganization', [A]), 'Not found');
   });
+
+  it('also publishes the P-256 key that verifies what the hospital shares with other hospitals', async () => {
+    const net = new TestNetwork();
+    const signingKey = { kty: 'EC', crv: 'P-256', x: 'sx', y: 'sy' };
+    const rec = (over: Record<string, unknown> = {}) => JSON.stringify({ msp: B, encryptionKey: KEY, signingKey, ...over });
+    const record = ok(await net.submit(c.adminB, 'RegisterOrganization', [rec()], { at: T0 }));
+    expect(record).toEqual({ msp: B, encryptionKey: KEY, signingKey, registeredAt: iso(T0) });
+    expect(ok(await net.evaluate(c.ryu, 'GetOrganization', [B]))).toEqual(record);
+    expectFailure(await net.submit(c.adminB, 'RegisterOrganization', [rec({ signingKey: { ...signingKey, d: 'secret' } })]), 'Invalid argument', 'private member');
+    expectFailure(await net.submit(c.adminB, 'RegisterOrganization', [rec({ signingKey: { kty: 'RSA', n: 'n', e: 'AQAB' } })]), 'Invalid argument', 'P-256');
+    expectFailure(await net.submit(c.adminB, 'RegisterOrganization', [rec({ signingKey: { kty: 'EC', crv: 'P-384', x: 'x', y: 'y' } })]), 'Invalid argument', 'P-256');
+  });
 });

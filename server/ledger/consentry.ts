@@ -23,7 +23,7 @@ export class ConsentryLedger {
   registerPractitioner(as: LedgerUser, record: Pick<PractitionerRecord, 'id' | 'npi' | 'encryptionKey'>) {
     return this.submit<PractitionerRecord>(as, 'RegisterPractitioner', [JSON.stringify(record)]);
   }
-  registerOrganization(as: LedgerUser, record: Pick<OrganizationRecord, 'msp' | 'encryptionKey'>) {
+  registerOrganization(as: LedgerUser, record: Pick<OrganizationRecord, 'msp' | 'encryptionKey' | 'signingKey'>) {
     return this.submit<OrganizationRecord>(as, 'RegisterOrganization', [JSON.stringify(record)]);
   }
   grantPermission(as: LedgerUser, permission: PermissionInput) {

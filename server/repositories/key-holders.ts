@@ -9,6 +9,8 @@ import { vaultContext, type KeyVault } from '../membership/key-vault.js';
 
 /** The hospital_keys row holding the organization's own encryption key. */
 export const ORGANIZATION_KEY = 'organization';
+/** The hospital_keys row holding the organization's signing key (ES256). */
+export const ORGANIZATION_SIGNING_KEY = 'organization-signing';
 
 const PRACTITIONER_ID = /^([A-Za-z0-9._-]{1,64})\/(Practitioner\/[A-Za-z0-9.-]{1,64})$/;
 const ORGANIZATION_RECIPIENT = /^Organization\/([A-Za-z0-9._-]{1,64})$/;
@@ -112,6 +114,21 @@ export class KeyHolders {
     }
     const row = await this.localRow(recipientId);
     return row ? this.vault.openJwk(row.encryption_key_sealed, vaultContext.userEncryptionKey(row.username)) : undefined;
+  }
+
+  /** This hospital's organization signing key (private), for what it vouches for to other hospitals. */
+  async organizationSigningKey(): Promise<JWK | undefined> {
+    const { rows } = await this.db.query<{ private_key_sealed: string }>('SELECT private_key_sealed FROM hospital_keys WHERE name = $1', [ORGANIZATION_SIGNING_KEY]);
+    return rows[0] ? this.vault.openJwk(rows[0].private_key_sealed, vaultContext.hospitalKey(ORGANIZATION_SIGNING_KEY)) : undefined;
+  }
+
+  /** The signing key the ledger holds for the patient's home hospital. */
+  async homeSigningKeyOf(patient: string): Promise<JWK | undefined> {
+    const { rows } = await this.db.query<{ key: JWK | null }>(
+      `SELECT o.record -> 'signingKey' AS key FROM ledger_patients p JOIN ledger_organizations o ON o.msp = p.home_msp WHERE p.pseudonym = $1`,
+      [patient],
+    );
+    return rows[0]?.key ?? undefined;
   }
 
   private async firstHolder(store: DocumentStore, meta: Pick<DocumentMeta, 'blob' | 'id'>, candidates: string[]): Promise<RecipientPrivate> {

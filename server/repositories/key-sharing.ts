@@ -27,7 +27,7 @@ export interface KeySharing {
 /** One hospital's part in encryption for every grantee (DESIGN §6) and in sharing demographics across hospitals. */
 export function keySharing(deps: { db: Database; documents: DocumentStore; keys: KeyHolders; ledger: LedgerClient; admin: LedgerUser; log: (msg: string) => void }): KeySharing {
   const { db, documents, keys, ledger, admin, log } = deps;
-  const demographics = new SharedDemographics(documents.blobs, db);
+  const demographics = new SharedDemographics(documents.blobs, db, keys);
   const granteeKeys = new GranteeKeys({ db, documents, keys, demographics, log });
   let timer: NodeJS.Timeout | undefined;
   let organizationKeyPublished = false;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { CompactSign, compactVerify, errors, importJWK, type JWK } from 'jose';
 import type { Queryable } from '../db/database.js';
 import { BlobNotFoundError, IntegrityError, NoKeyError, openSealed, sealFor, type BlobStore, type Recipient, type RecipientPrivate } from '../documents/index.js';
 
@@ -9,16 +10,30 @@ export const SHARED_PATIENT_FIELDS = ['name', 'telecom', 'gender', 'birthDate', 
 const PSEUDONYM = /^[0-9a-f]{64}$/;
 const MAX_BYTES = 64 * 1024;
 
+/** The keys that sign and verify shared demographics (KeyHolders). */
+export interface DemographicsSigning {
+  /** this hospital's organization signing key (private JWK) */
+  organizationSigningKey(): Promise<JWK | undefined>;
+  /** the signing key the ledger holds for the patient's home hospital */
+  homeSigningKeyOf(patient: string): Promise<JWK | undefined>;
+}
+
+const JWS_TYPE = 'consentry-demographics+jws';
+
 /**
- * Demographics a patient shares with the grantees of other hospitals (issue 5, item 4): the home hospital seals
- * the shared fields of the patient's Patient resource to each such grantee's public key and puts them in the
- * shared blob store at `patients/<pseudonym>/demographics/<sha256(recipient id)>.jwe`; the grantee's hospital
- * opens them with its own user's (or organization's) private key. Nothing identifying is ever in the clear there.
+ * Demographics a patient shares with the grantees of other hospitals (issue 5, item 4): the home hospital signs
+ * the shared fields of the patient's Patient resource, with the patient's pseudonym, under its organization signing
+ * key (ES256), seals that to each such grantee's public key and puts it in the shared blob store at
+ * `patients/<pseudonym>/demographics/<sha256(recipient id)>.jwe`; the grantee's hospital opens it with its own
+ * user's (or organization's) private key and shows it only when the signature verifies with the key the ledger
+ * holds for the patient's home hospital. Nothing identifying is ever in the clear there, and whoever can write the
+ * shared store (and so seal anything to a grantee's public key) cannot put words in the home hospital's mouth.
  */
 export class SharedDemographics {
   constructor(
     private readonly blobs: BlobStore,
     private readonly db: Queryable,
+    private readonly signing: DemographicsSigning,
   ) {}
 
   static blobKey(patient: string, recipientId: string): string {
@@ -40,7 +55,12 @@ export class SharedDemographics {
   async publish(patient: string, recipient: Recipient): Promise<boolean> {
     const shared = await this.homeDemographics(patient);
     if (!shared) return false;
-    const jwe = await sealFor(recipient, Buffer.from(JSON.stringify(shared), 'utf8'), { sub: patient, cty: 'patient-demographics' });
+    const signingKey = await this.signing.organizationSigningKey();
+    if (!signingKey) throw new Error('this hospital has no organization signing key yet');
+    const jws = await new CompactSign(Buffer.from(JSON.stringify({ patient, demographics: shared }), 'utf8'))
+      .setProtectedHeader({ alg: 'ES256', typ: JWS_TYPE })
+      .sign(await importJWK(signingKey, 'ES256'));
+    const jwe = await sealFor(recipient, Buffer.from(jws, 'utf8'), { sub: patient, cty: JWS_TYPE });
     await this.blobs.put(SharedDemographics.blobKey(patient, recipient.id), Readable.from([Buffer.from(jwe, 'utf8')]));
     return true;
   }
@@ -66,7 +86,8 @@ export class SharedDemographics {
       }
       try {
         const plaintext = await openSealed(jwe, candidate.privateKey, { sub: patient, kid: candidate.id });
-        return pick(JSON.parse(plaintext.toString('utf8')) as Record<string, unknown>);
+        const vouched = await this.verified(patient, plaintext.toString('utf8'));
+        if (vouched) return pick(vouched);
       } catch (err) {
         // not for this key, or tampered with: shown as if nothing was shared
         if (err instanceof NoKeyError || err instanceof IntegrityError || err instanceof SyntaxError) continue;
@@ -74,6 +95,22 @@ export class SharedDemographics {
       }
     }
     return undefined;
+  }
+
+  /** The demographics in `jws` when the patient's home hospital signed them for this patient; else undefined. */
+  private async verified(patient: string, jws: string): Promise<Record<string, unknown> | undefined> {
+    const key = await this.signing.homeSigningKeyOf(patient);
+    if (!key) return undefined;
+    try {
+      const { payload, protectedHeader } = await compactVerify(jws, await importJWK(key, 'ES256'), { algorithms: ['ES256'] });
+      const body = JSON.parse(Buffer.from(payload).toString('utf8')) as { patient?: unknown; demographics?: unknown };
+      const demographics = body.demographics;
+      if (protectedHeader.typ !== JWS_TYPE || body.patient !== patient || typeof demographics !== 'object' || demographics === null || Array.isArray(demographics)) return undefined;
+      return demographics as Record<string, unknown>;
+    } catch (err) {
+      if (err instanceof errors.JOSEError || err instanceof SyntaxError) return undefined; // unsigned, signed by another key, or altered
+      throw err;
+    }
   }
 }
 

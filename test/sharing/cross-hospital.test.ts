@@ -1,8 +1,10 @@
 import crypto from 'node:crypto';
-import type { JWK } from 'jose';
+import { Readable } from 'node:stream';
+import { CompactSign, generateKeyPair, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DocumentMeta } from '../../chaincode/src/records.js';
-import { NoKeyError, unwrapDataKey } from '../../server/documents/index.js';
+import { NoKeyError, sealFor, unwrapDataKey } from '../../server/documents/index.js';
+import { SharedDemographics } from '../../server/repositories/shared-demographics.js';
 import { vaultContext } from '../../server/membership/key-vault.js';
 import type { HospitalNode } from '../../server/node.js';
 import { BACKENDS, fhir, startTestNetwork, type TestNetwork } from '../support/network.js';
@@ -18,6 +20,12 @@ async function privateKeysOf(node: HospitalNode): Promise<{ owner: string; key: 
   for (const r of users.rows) keys.push({ owner: r.username, key: await node.vault.openJwk(r.encryption_key_sealed, vaultContext.userEncryptionKey(r.username)) });
   for (const r of own.rows) keys.push({ owner: r.name, key: await node.vault.openJwk(r.private_key_sealed, vaultContext.hospitalKey(r.name)) });
   return keys;
+}
+
+async function readBlob(node: HospitalNode, key: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of await node.documents.blobs.get(key)) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
 }
 
 /** Which of a hospital's keys open any wrapped key stored for the document (in the blob store every hospital shares). */
@@ -113,6 +121,33 @@ describe.each(BACKENDS)('encryption for every grantee and cross-hospital reads (
     expect((await atB('GET', `DocumentReference/${hp.id}`)).status).toBe(404);
     expect((await download(net.b, people.tokens.lee, hp.id)).status).toBe(404);
     expect(await openersAt(net.b, hp.meta.blob)).toEqual([]);
+  });
+
+  it("Dr. Lee sees only demographics her home hospital signed: a copy forged in the shared store is shown as nothing shared", async () => {
+    const key = SharedDemographics.blobKey(people.pseudonym, LEE);
+    const genuine = await readBlob(net.a, key);
+    const shown = async () => (await atB('GET', `Patient/${people.pseudonym}`)).body!;
+    expect((await shown()).name).toMatchObject([{ family: 'Okafor', given: ['Mara'] }]);
+    // whoever can write the shared store can seal anything to Dr. Lee's public key (it is on the ledger)
+    const { rows: [{ key: leeKey }] } = await net.a.db.query<{ key: JWK }>(`SELECT record -> 'encryptionKey' AS key FROM ledger_practitioners WHERE id = $1`, [LEE]);
+    const forged = { name: [{ family: 'Mallory', given: ['Eve'] }], birthDate: '1990-01-01' };
+    const otherKey = await generateKeyPair('ES256');
+    const forgeries = {
+      unsigned: JSON.stringify(forged),
+      'signed by another key': await new CompactSign(Buffer.from(JSON.stringify({ patient: people.pseudonym, demographics: forged })))
+        .setProtectedHeader({ alg: 'ES256', typ: 'consentry-demographics+jws' })
+        .sign(otherKey.privateKey),
+    };
+    for (const [kind, plaintext] of Object.entries(forgeries)) {
+      const jwe = await sealFor({ id: LEE, publicJwk: leeKey }, Buffer.from(plaintext), { sub: people.pseudonym, cty: 'consentry-demographics+jws' });
+      await net.a.documents.blobs.put(key, Readable.from([Buffer.from(jwe)]));
+      const patient = await shown();
+      expect(patient.name, kind).toBeUndefined();
+      expect(JSON.stringify(patient), kind).not.toContain('Mallory');
+    }
+    // A's genuine copy shows again
+    await net.a.documents.blobs.put(key, Readable.from([genuine]));
+    expect((await shown()).name).toMatchObject([{ family: 'Okafor', given: ['Mara'] }]);
   });
 
   it("a new document's key is wrapped for every current reader: Dr. Lee reads Dr. Ryu's next lab report at B at once", async () => {
