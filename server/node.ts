@@ -112,7 +112,7 @@ export interface HospitalNode {
 /** One hospital's server process: its database, ledger client, accounts and FHIR API. Stateless itself. */
 export async function startHospitalNode(opts: HospitalNodeOptions): Promise<HospitalNode> {
   const nodeDir = path.join(opts.dataDir, opts.name);
-  const db = await openDatabase({ databaseUrl: opts.databaseUrl, dataDir: nodeDir });
+  const db = await openDatabase({ databaseUrl: opts.databaseUrl, dataDir: nodeDir, log: opts.log });
   const ledger = await openLedger(opts.ledger, db, opts.mspId, opts.sharedPeer);
   const httpClasses = expressHttpClasses();
   const server = http.createServer(httpClasses.serverOptions);

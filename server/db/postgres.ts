@@ -7,8 +7,11 @@ import { SharedChangeFeed } from './shared-change-feed.js';
 // BIGINT (int8) as JS number: block numbers and sizes stay far below 2^53.
 pg.types.setTypeParser(20, (value) => Number(value));
 
-export async function openPostgres(connectionString: string): Promise<Database> {
+export async function openPostgres(connectionString: string, log: (msg: string) => void = console.error): Promise<Database> {
   const pool = new pg.Pool({ connectionString, max: 10 });
+  // an idle connection the server ends (restart, failover, pg_terminate_backend) is dropped by the pool and the next
+  // query opens another; without a listener the error event would end the process
+  pool.on('error', (err) => log(`a PostgreSQL connection closed while idle (the pool opens another): ${err.message}`));
   const client = await pool.connect(); // fail fast on a bad URL
   client.release();
   await SharedChangeFeed.install(pool);

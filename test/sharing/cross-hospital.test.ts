@@ -34,9 +34,7 @@ async function openersAt(node: HospitalNode, blobKey: string): Promise<string[]>
   const keys = await privateKeysOf(node);
   const openers: string[] = [];
   for await (const item of node.documents.blobs.list(prefix)) {
-    const chunks: Buffer[] = [];
-    for await (const c of await node.documents.blobs.get(item.key)) chunks.push(c as Buffer);
-    const jwe = Buffer.concat(chunks).toString('utf8');
+    const jwe = (await readBlob(node, item.key)).toString('utf8');
     for (const { owner, key } of keys) {
       try {
         (await unwrapDataKey(jwe, key, { document: blobKey })).fill(0);
