@@ -40,6 +40,10 @@ export async function openPostgres(connectionString: string, log: (msg: string) 
     async transaction(fn) {
       const conn = await pool.connect();
       let wrote = false;
+      // ended by the server between two statements: the next one fails, and the connection is not reused
+      let broken: Error | undefined;
+      const onError = (err: Error) => (broken = err);
+      conn.on('error', onError);
       try {
         await conn.query('BEGIN');
         const result = await fn({
@@ -58,7 +62,8 @@ export async function openPostgres(connectionString: string, log: (msg: string) 
         await conn.query('ROLLBACK').catch(() => undefined);
         throw err;
       } finally {
-        conn.release();
+        conn.off('error', onError);
+        conn.release(broken);
         if (wrote) await changes.advance();
       }
     },

@@ -29,4 +29,28 @@ describe('PostgreSQL connections', () => {
       await scratch.drop();
     }
   });
+
+  it('a connection ended inside a transaction fails that transaction, writes nothing, and is not used again', async () => {
+    const scratch = await createScratchDatabase();
+    const db = await openDatabase({ databaseUrl: scratch.url, dataDir: null, log: () => undefined });
+    const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+    await admin.connect();
+    try {
+      const attempt = db.transaction(async (tx) => {
+        await tx.query(`INSERT INTO smart_revoked_tokens (jti, expires_at) VALUES ('in-flight', now())`);
+        const { rows } = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+        await admin.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
+        await new Promise((r) => setTimeout(r, 100)); // the client hears of it between two statements
+        await tx.query('SELECT 1');
+      });
+      await expect(attempt).rejects.toThrow();
+      expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM smart_revoked_tokens')).rows[0].n).toBe(0);
+      await db.transaction(async (tx) => tx.query(`INSERT INTO smart_revoked_tokens (jti, expires_at) VALUES ('next', now())`));
+      expect((await db.query<{ jti: string }>('SELECT jti FROM smart_revoked_tokens')).rows).toEqual([{ jti: 'next' }]);
+    } finally {
+      await admin.end();
+      await db.close();
+      await scratch.drop();
+    }
+  });
 });
