@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { Database } from '../db/database.js';
-import { BlobNotFoundError, IntegrityError, NoKeyError, openSealed, sealFor, type BlobStore } from '../documents/index.js';
+import { BlobNotFoundError, IntegrityError, NoKeyError, openSealed, readSmall, sealFor, type BlobStore } from '../documents/index.js';
 import type { KeyHolders } from '../repositories/key-holders.js';
 import { canonicalRow, type LogRow } from './canonical-row.js';
 import { leafHash, MerkleTree, verifyInclusion } from './merkle.js';
@@ -77,7 +77,7 @@ export class Disclosures {
     let imported = 0;
     for (const key of keysSeen.filter((k) => !done.has(k))) {
       try {
-        const sealed = JSON.parse((await openSealed(await readSmall(blobs, key), privateKey, { sub: patient, cty: 'disclosures' })).toString('utf8')) as SealedDisclosures;
+        const sealed = JSON.parse((await openSealed(await readSmall(await blobs.get(key), MAX_BYTES, 'sealed disclosures'), privateKey, { sub: patient, cty: 'disclosures' })).toString('utf8')) as SealedDisclosures;
         if (sealed.msp === mspId || `${Disclosures.prefix(patient)}${sealed.msp}-${sealed.sequence}.jwe` !== key) throw new IntegrityError(`disclosures at ${key} name another batch`);
         const anchor = await this.anchorOf(sealed.msp, sealed.sequence);
         if (!anchor) continue; // not yet in this replica
@@ -119,17 +119,3 @@ export class Disclosures {
   }
 }
 
-async function readSmall(blobs: BlobStore, key: string): Promise<string> {
-  const parts: Buffer[] = [];
-  let length = 0;
-  const stream = await blobs.get(key);
-  for await (const chunk of stream) {
-    length += (chunk as Buffer).length;
-    if (length > MAX_BYTES) {
-      stream.destroy();
-      throw new IntegrityError('sealed disclosures are implausibly large');
-    }
-    parts.push(chunk as Buffer);
-  }
-  return Buffer.concat(parts).toString('utf8');
-}

@@ -20,6 +20,9 @@ function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
   return hash('sha256', node, 'buffer');
 }
 
+/** The root of a tree of no leaves: SHA-256 of nothing. */
+const emptyRoot = () => hash('sha256', Buffer.alloc(0), 'buffer');
+
 function split(n: number): number {
   let k = 1;
   while (k * 2 < n) k *= 2;
@@ -51,7 +54,7 @@ export class MerkleAccumulator {
 
   /** The root over the leaves pushed so far (SHA-256 of nothing for none). */
   root(): Buffer {
-    if (this.stack.length === 0) return hash('sha256', Buffer.alloc(0), 'buffer');
+    if (this.stack.length === 0) return emptyRoot();
     let root = this.stack[this.stack.length - 1].hash;
     for (let i = this.stack.length - 2; i >= 0; i--) root = nodeHash(this.stack[i].hash, root);
     return root;
@@ -75,7 +78,7 @@ export class MerkleTree {
   constructor(private readonly leaves: readonly Buffer[]) {}
 
   root(): Buffer {
-    return this.leaves.length === 0 ? hash('sha256', Buffer.alloc(0), 'buffer') : this.subtree(0, this.leaves.length);
+    return this.leaves.length === 0 ? emptyRoot() : this.subtree(0, this.leaves.length);
   }
 
   /** The inclusion proof (audit path) of leaf `index`, bottom-up. */

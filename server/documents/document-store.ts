@@ -28,6 +28,7 @@ import {
   NoKeyError,
 } from './errors.js';
 import { unwrapDataKey, wrapDataKey, type Recipient, type RecipientPrivate } from './key-wrap.js';
+import { readSmall } from './read-small.js';
 
 export interface StoreDocumentInput {
   patient: string;
@@ -83,19 +84,6 @@ export function recipientKeyName(blobKey: string, recipientId: string): string {
   return `${documentPrefix(blobKey)}/keys/${createHash('sha256').update(recipientId, 'utf8').digest('hex')}.jwe`;
 }
 
-async function readSmall(stream: Readable, limit = 64 * 1024): Promise<string> {
-  const parts: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of stream) {
-    length += (chunk as Buffer).length;
-    if (length > limit) {
-      stream.destroy();
-      throw new IntegrityError('wrapped key blob is implausibly large');
-    }
-    parts.push(chunk as Buffer);
-  }
-  return Buffer.concat(parts).toString('utf8');
-}
 
 /** Counts plaintext bytes and enforces the caller's size limit. */
 class CountingPassThrough extends Transform {
@@ -306,7 +294,7 @@ export class DocumentStore {
   private async unwrapFor(blobKey: string, recipient: RecipientPrivate): Promise<Buffer> {
     let jwe: string;
     try {
-      jwe = await readSmall(await this.blobs.get(recipientKeyName(blobKey, recipient.id)));
+      jwe = await readSmall(await this.blobs.get(recipientKeyName(blobKey, recipient.id)), 64 * 1024, 'wrapped key blob');
     } catch (err) {
       if (err instanceof BlobNotFoundError) {
         throw new NoKeyError(`no wrapped key for this recipient on ${blobKey}`, 'missing');

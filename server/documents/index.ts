@@ -21,6 +21,7 @@ export type { BlobInfo, BlobStore, PutResult } from './blobstore.js';
 export { FsBlobStore, type FsBlobStoreOptions } from './fs-blobstore.js';
 export { S3BlobStore, type S3BlobStoreOptions } from './s3-blobstore.js';
 export { blobStoreFromEnv } from './config.js';
+export { readSmall } from './read-small.js';
 export {
   DocumentStore,
   recipientKeyName,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { CompactSign, compactVerify, errors, importJWK, type JWK } from 'jose';
 import type { Queryable } from '../db/database.js';
-import { BlobNotFoundError, IntegrityError, NoKeyError, openSealed, sealFor, type BlobStore, type Recipient, type RecipientPrivate } from '../documents/index.js';
+import { BlobNotFoundError, IntegrityError, NoKeyError, openSealed, readSmall, sealFor, type BlobStore, type Recipient, type RecipientPrivate } from '../documents/index.js';
 
 /** What of the Patient resource at home a grantee at another hospital is shown: who the patient is, and how to reach them. */
 export const SHARED_PATIENT_FIELDS = ['name', 'telecom', 'gender', 'birthDate', 'address', 'communication'] as const;
@@ -79,7 +79,7 @@ export class SharedDemographics {
     for (const candidate of candidates) {
       let jwe: string;
       try {
-        jwe = await readSmall(await this.blobs.get(SharedDemographics.blobKey(patient, candidate.id)));
+        jwe = await readSmall(await this.blobs.get(SharedDemographics.blobKey(patient, candidate.id)), MAX_BYTES, 'sealed demographics');
       } catch (err) {
         if (err instanceof BlobNotFoundError) continue;
         throw err;
@@ -120,16 +120,3 @@ function pick(resource: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
-async function readSmall(stream: Readable): Promise<string> {
-  const parts: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of stream) {
-    length += (chunk as Buffer).length;
-    if (length > MAX_BYTES) {
-      stream.destroy();
-      throw new Error('sealed demographics are implausibly large');
-    }
-    parts.push(chunk as Buffer);
-  }
-  return Buffer.concat(parts).toString('utf8');
-}
