@@ -9,6 +9,7 @@ export {
 export {
   generateEncryptionKeyPair,
   openSealed,
+  samePublicKey,
   sealFor,
   unwrapDataKey,
   wrapDataKey,

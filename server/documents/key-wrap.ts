@@ -47,6 +47,11 @@ function publicPart(jwk: JWK): JWK {
   return { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y };
 }
 
+/** Do two EC public keys (or a missing one) name the same point? */
+export function samePublicKey(a: JWK | undefined, b: JWK): boolean {
+  return a !== undefined && a.crv === b.crv && a.x === b.x && a.y === b.y;
+}
+
 export async function generateEncryptionKeyPair(): Promise<EncryptionKeyPair> {
   const { privateKey } = await generateKeyPair('ec', { namedCurve: 'P-256' });
   const privateJwk = privateKey.export({ format: 'jwk' }) as JWK;

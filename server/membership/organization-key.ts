@@ -2,7 +2,7 @@ import { generateKeyPair } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { JWK } from 'jose';
 import type { Queryable } from '../db/database.js';
-import { generateEncryptionKeyPair } from '../documents/index.js';
+import { generateEncryptionKeyPair, samePublicKey } from '../documents/index.js';
 import type { ConsentryLedger } from '../ledger/consentry.js';
 import { LedgerRejectedError } from '../ledger/errors.js';
 import type { LedgerUser } from '../ledger/identity.js';
@@ -21,7 +21,7 @@ export async function ensureOrganizationKey(db: Queryable, ledger: ConsentryLedg
   const signing = await ensureKeyRow(db, vault, ORGANIZATION_SIGNING_KEY, generateSigningKeyPair);
   if (!encryption.created && !signing.created) {
     const published = await publishedKeys(db, ledger, admin);
-    if (published && same(published.encryptionKey, encryption.publicJwk) && same(published.signingKey, signing.publicJwk)) return;
+    if (published && samePublicKey(published.encryptionKey, encryption.publicJwk) && samePublicKey(published.signingKey, signing.publicJwk)) return;
   }
   await ledger.registerOrganization(admin, { msp: admin.mspId, encryptionKey: encryption.publicJwk as never, signingKey: signing.publicJwk as never });
 }
@@ -56,8 +56,4 @@ async function publishedKeys(db: Queryable, ledger: ConsentryLedger, admin: Ledg
     if (err instanceof LedgerRejectedError && err.kind === 'not-found') return undefined;
     throw err;
   }
-}
-
-function same(a: JWK | undefined, b: JWK): boolean {
-  return a !== undefined && a.crv === b.crv && a.x === b.x && a.y === b.y;
 }

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { decodeProtectedHeader, type JWK } from 'jose';
 import type { DocumentMeta } from '../../chaincode/src/records.js';
 import type { Database } from '../db/database.js';
-import { BlobNotFoundError, generateEncryptionKeyPair, NoKeyError, recipientKeyName, unwrapDataKey, wrapDataKey, type DocumentStore, type Recipient } from '../documents/index.js';
+import { BlobNotFoundError, generateEncryptionKeyPair, NoKeyError, readSmall, recipientKeyName, samePublicKey, unwrapDataKey, wrapDataKey, type DocumentStore, type Recipient } from '../documents/index.js';
 import type { RequestContext } from '../fhir/context.js';
 import { FhirError, forbidden, notFound } from '../fhir/outcome.js';
 import type { LedgerClient } from '../ledger/index.js';
@@ -67,7 +67,7 @@ export class KeyRotation {
     if (!current || !oldJwk) throw new FhirError(409, 'conflict', `this hospital holds no encryption key for Patient/${patientId}`);
     const next = await this.pendingKey(pseudonym);
 
-    if (!sameKey(record.encryptionKey as JWK, next.publicJwk)) {
+    if (!samePublicKey(record.encryptionKey as JWK, next.publicJwk)) {
       const committed = await ledger.consentry.registerPatient(ctx.caller.ledgerUser, { pseudonym, encryptionKey: next.publicJwk as never });
       await settle(ctx, ledger.projection, committed.blockNumber);
     }
@@ -176,7 +176,7 @@ export class KeyRotation {
     const name = recipientKeyName(blobKey, recipient.id);
     let jwe: string;
     try {
-      jwe = await readText(await blobs.get(name));
+      jwe = await readSmall(await blobs.get(name), MAX_WRAPPED_KEY_BYTES, 'a wrapped key blob');
     } catch (err) {
       if (err instanceof BlobNotFoundError) return 'missing';
       throw err;
@@ -210,7 +210,7 @@ export class KeyRotation {
     const prefix = recipientKeyName(blobKey, 'x').replace(/[^/]+$/, '');
     const recipients: Recipient[] = [];
     for await (const item of documents.blobs.list(prefix)) {
-      const kid = decodeProtectedHeader(await readText(await documents.blobs.get(item.key))).kid;
+      const kid = decodeProtectedHeader(await readSmall(await documents.blobs.get(item.key), MAX_WRAPPED_KEY_BYTES, 'a wrapped key blob')).kid;
       if (typeof kid !== 'string') continue;
       const publicJwk = await keys.publicKeyOf(kid);
       if (publicJwk) recipients.push({ id: kid, publicJwk });
@@ -229,23 +229,5 @@ interface PatientKeyRow {
 async function patientKeyRow(db: Database, pseudonym: string): Promise<PatientKeyRow | undefined> {
   const { rows } = await db.query<PatientKeyRow>('SELECT username, encryption_public_jwk FROM users WHERE pseudonym = $1', [pseudonym]);
   return rows[0];
-}
-
-function sameKey(a: JWK | undefined, b: JWK): boolean {
-  return !!a && a.x === b.x && a.y === b.y && a.crv === b.crv;
-}
-
-async function readText(stream: Readable): Promise<string> {
-  const parts: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of stream) {
-    length += (chunk as Buffer).length;
-    if (length > MAX_WRAPPED_KEY_BYTES) {
-      stream.destroy();
-      throw new FhirError(500, 'exception', 'a wrapped key blob is implausibly large');
-    }
-    parts.push(chunk as Buffer);
-  }
-  return Buffer.concat(parts).toString('utf8');
 }
 
